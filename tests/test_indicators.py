@@ -272,7 +272,7 @@ def test_drawdown_max_block_boundaries_and_non_positive():
         _assert_same(ind.drawdown_max(close, window), slow_window(close, window, slow_drawdown))
     # a zero or negative close makes every window containing it NaN
     close = _series([5, 4, 0, 6, 7, 8, -1, 9, 10, 11])
-    _assert_same(ind.drawdown_max(close, 2), [NAN, -0.2, NAN, NAN, 0, 0, NAN, NAN, 0, 0])
+    _assert_same(ind.drawdown_max(close, 2), [NAN, 4 / 5 - 1, NAN, NAN, 0, 0, NAN, NAN, 0, 0])
 
 
 # --------------------------------------------------------------------------------------------
