@@ -61,21 +61,21 @@ _FACTOR_REGIME_VOL = np.array([1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0])
 # Regime path as (end fraction of the window, market drift/yr, vol multiplier,
 # commodity drift/yr, bond drift/yr). Tech and semis drifts follow the market drift.
 _REGIMES = (
-    (0.27, 0.20, 0.90, 0.00, 0.02),  # bull
-    (0.30, -1.80, 2.60, -0.30, 0.06),  # crash (~-35% market in a few weeks)
-    (0.55, 0.40, 1.10, 0.10, 0.02),  # rebound
-    (0.72, -0.30, 1.40, 0.30, -0.12),  # bear: commodities up, bonds down
-    (1.00, 0.28, 0.85, -0.05, 0.03),  # recovery
+    (0.27, 0.18, 0.90, 0.00, 0.02),  # bull
+    (0.30, -1.50, 2.60, -0.30, 0.06),  # crash (~-27% market, ~-37% QQQ in ~2 months)
+    (0.55, 0.35, 1.10, 0.10, 0.02),  # rebound
+    (0.72, -0.22, 1.40, 0.30, -0.06),  # bear: commodities up, bonds down
+    (1.00, 0.25, 0.85, -0.05, 0.03),  # recovery
 )
 
 _TREND_WINDOW = 126  # sessions; smoothing window of the per-symbol trend drift
 
 # symbol: (start price, alpha/yr, {factor: loading}, idio daily vol, trend vol/yr, volume)
 _FACTOR_SPECS: dict[str, tuple[float, float, dict[str, float], float, float, float]] = {
-    "QQQ": (150.0, 0.02, {"mkt": 1.15, "tech": 1.0}, 0.002, 0.00, 4.0e7),
+    "QQQ": (150.0, 0.00, {"mkt": 1.15, "tech": 1.0}, 0.002, 0.00, 4.0e7),
     "SPY": (265.0, 0.00, {"mkt": 1.0}, 0.001, 0.00, 7.0e7),
-    "SOXX": (180.0, 0.05, {"mkt": 1.35, "tech": 1.3, "semi": 1.0}, 0.004, 0.05, 1.0e6),
-    "SMH": (100.0, 0.06, {"mkt": 1.30, "tech": 1.3, "semi": 0.95}, 0.004, 0.10, 6.0e6),
+    "SOXX": (180.0, 0.00, {"mkt": 1.35, "tech": 1.3, "semi": 1.0}, 0.004, 0.05, 1.0e6),
+    "SMH": (100.0, 0.01, {"mkt": 1.30, "tech": 1.3, "semi": 0.95}, 0.004, 0.10, 6.0e6),
     "XLK": (65.0, 0.02, {"mkt": 1.10, "tech": 0.9}, 0.003, 0.08, 9.0e6),
     "SPYI": (48.0, 0.03, {"mkt": 0.60}, 0.002, 0.00, 8.0e5),
     "QQQI": (50.0, 0.03, {"mkt": 0.60, "tech": 0.5}, 0.0025, 0.00, 5.0e5),
@@ -119,18 +119,20 @@ _CASH_NOISE = {"BOXX": 0.00015, "BIL": 0.00005}
 DEMO_SYMBOLS: tuple[str, ...] = tuple(sorted({*_FACTOR_SPECS, *_DERIVED_SPECS}))
 
 
-def _regime_paths(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-session factor drifts (n, F) and volatility multipliers (n,)."""
+def _regime_paths(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-session factor drifts (n, F), volatility multipliers (n,) and regime ids (n,)."""
     drift = np.zeros((n, len(_FACTORS)))
     vol_mult = np.ones(n)
+    regime = np.zeros(n, dtype=np.int64)
     position = (np.arange(n) + 0.5) / n  # session midpoints as fractions of the window
     start = 0.0
-    for end, mkt, vmult, comm, bond in _REGIMES:
+    for i, (end, mkt, vmult, comm, bond) in enumerate(_REGIMES):
         sel = (position >= start) & (position < end)
-        drift[sel] = (mkt, 0.3 * mkt, 0.2 * mkt, comm, bond, 0.0, 0.0)
+        regime[sel] = i
+        drift[sel] = (mkt, 0.3 * mkt, 0.1 * mkt, comm, bond, 0.0, 0.0)
         vol_mult[sel] = vmult
         start = end
-    return drift / _TRADING_DAYS, vol_mult
+    return drift / _TRADING_DAYS, vol_mult, regime
 
 
 def _ohlc_from_close(
@@ -182,8 +184,8 @@ def demo_prices(
     col = {s: j for j, s in enumerate(DEMO_SYMBOLS)}
     m = len(DEMO_SYMBOLS)
 
-    # Draw every random number up front in a fixed order: adding a symbol to the model
-    # changes only the shapes, never the meaning of the stream positions before it.
+    # Draw every random number up front, in a fixed order and shape, so the output is a pure
+    # function of (start, end, seed) and the specs above.
     rng = np.random.default_rng(seed)
     z_factor = rng.standard_normal((n, len(_FACTORS)))
     z_idio = rng.standard_normal((n, k))
@@ -192,15 +194,20 @@ def demo_prices(
     z_track = rng.standard_normal((n, m))
 
     # --- factor-model symbols -------------------------------------------------------------
-    drift, vol_mult = _regime_paths(n)
+    drift, vol_mult, regime = _regime_paths(n)
+    # Demean factor shocks within each regime so every regime delivers its designed factor
+    # return for any seed (the drawdown and recovery are part of the demo's contract);
+    # daily volatility is kept, and symbols still differ through idiosyncratic shocks.
+    for i in np.unique(regime):
+        sel = regime == i
+        if sel.sum() > 1:
+            z_factor[sel] -= z_factor[sel].mean(axis=0)
     regime_vol = np.where(_FACTOR_REGIME_VOL > 0, vol_mult[:, None], 1.0)
     factors = drift + _FACTOR_VOL * regime_vol * z_factor
 
     p0 = np.array([_FACTOR_SPECS[s][0] for s in factor_syms])
     alpha = np.array([_FACTOR_SPECS[s][1] for s in factor_syms]) / _TRADING_DAYS
-    loadings = np.array(
-        [[_FACTOR_SPECS[s][2].get(f, 0.0) for f in _FACTORS] for s in factor_syms]
-    )
+    loadings = np.array([[_FACTOR_SPECS[s][2].get(f, 0.0) for f in _FACTORS] for s in factor_syms])
     idio = np.array([_FACTOR_SPECS[s][3] for s in factor_syms])
     trend_vol = np.array([_FACTOR_SPECS[s][4] for s in factor_syms])
 
@@ -237,9 +244,7 @@ def demo_prices(
             close[:, c] = start_px * np.exp(np.cumsum(lr))
         else:  # "lev": simple returns of the base's closes, so the identity is exact
             b = base_close[base]
-            base_ret = np.diff(b, prepend=_FACTOR_SPECS[base][0]) / np.concatenate(
-                ([_FACTOR_SPECS[base][0]], b[:-1])
-            )
+            base_ret = b / np.concatenate(([_FACTOR_SPECS[base][0]], b[:-1])) - 1.0
             growth = 1.0 + param * base_ret - LEVERAGED_FEE / _TRADING_DAYS
             close[:, c] = start_px * np.cumprod(growth)
             lev_base[sym] = (base, param)
@@ -247,7 +252,9 @@ def demo_prices(
 
     # --- OHLC and volume ----------------------------------------------------------------------
     # Per-symbol typical daily volatility, scaled by the regime so crash days have wide bars.
-    sigma = np.std(np.diff(np.log(close), axis=0), axis=0) * vol_mult[:, None]
+    # (Returns against prev_close include the first session, so a 1-session window works.)
+    day_log_ret = np.log(close / prev_close)
+    sigma = np.std(day_log_ret, axis=0) * vol_mult[:, None]
     open_, high, low = _ohlc_from_close(close, prev_close, sigma, z_gap, z_high, z_low)
     for sym, (base, lev) in lev_base.items():
         # Leveraged bars follow the base's intraday path, levered from the previous close.
@@ -257,26 +264,18 @@ def demo_prices(
             arr[:, c] = rel * np.maximum(1.0 + lev * (arr[:, cb] / prev_close[:, cb] - 1.0), 0.01)
         high[:, c] = np.maximum.reduce([high[:, c], low[:, c], open_[:, c], close[:, c]])
         low[:, c] = np.minimum.reduce([high[:, c], low[:, c], open_[:, c], close[:, c]])
-    for sym, (_kind, base, *_rest) in _DERIVED_SPECS.items():
-        if _kind == "scale":  # same bars as the base, rescaled
-            c, cb = col[sym], col[base]
-            ratio = close[0, c] / close[0, cb]
-            open_[:, c], high[:, c], low[:, c] = (
-                open_[:, cb] * ratio,
-                high[:, cb] * ratio,
-                low[:, cb] * ratio,
-            )
+    for sym, (kind, base, start_px, _param, _vol) in _DERIVED_SPECS.items():
+        if kind == "scale":  # same bars as the base, rescaled
+            ratio = start_px / _FACTOR_SPECS[base][0]
+            for arr in (open_, high, low):
+                arr[:, col[sym]] = arr[:, col[base]] * ratio
 
     base_volume = np.array(
-        [
-            _FACTOR_SPECS[s][5] if s in _FACTOR_SPECS else _DERIVED_SPECS[s][4]
-            for s in DEMO_SYMBOLS
-        ]
+        [_FACTOR_SPECS[s][5] if s in _FACTOR_SPECS else _DERIVED_SPECS[s][4] for s in DEMO_SYMBOLS]
     )
-    abs_move = np.abs(np.log(close / prev_close))
-    volume = np.round(
-        base_volume * np.exp(0.25 * z_vol + np.minimum(20.0 * abs_move, 2.0))
-    ).clip(min=1.0)
+    # Volume rises on big-move days (capped at e^2 x), with lognormal day-to-day noise.
+    activity = np.exp(0.25 * z_vol + np.minimum(20.0 * np.abs(day_log_ret), 2.0))
+    volume = np.maximum(np.round(base_volume * activity), 1.0)
 
     # --- long frame, sorted by (symbol, date) ---------------------------------------------
     epoch = date(1970, 1, 1).toordinal()
