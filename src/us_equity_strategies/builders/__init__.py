@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ProfileLoadError
+from ..errors import ProfileLoadError, UsageError
 from ..prices import truncate
 
 if TYPE_CHECKING:
@@ -28,11 +28,15 @@ def build_snapshot(
     as_of: dt.date,
     overrides: Mapping[str, Any] | None = None,
     *,
+    universe: pd.DataFrame | None = None,
     source: str = "memory",
 ) -> Snapshot:
     """Build and self-validate the snapshot of ``profile`` at ``as_of``.
 
     ``prices`` must be a normalised long price table (see :func:`prices.normalize_prices`).
+    ``universe`` (see :mod:`us_equity_strategies.universe`) is required by stock-selection
+    profiles whose manifest sets ``snapshot.requires_universe``; their builders are called as
+    ``builder(prices, as_of, params, universe=universe)``.
     """
     from .. import registry
     from ..params import resolve_parameters
@@ -53,7 +57,14 @@ def build_snapshot(
     params = resolve_parameters(
         loaded.parameters_model, manifest.parameters, overrides, manifest.profile
     )
-    table = builder(truncate(prices, as_of), as_of, params)
+    if manifest.snapshot.requires_universe:
+        if universe is None:
+            raise UsageError(
+                f"profile {manifest.profile!r} builds from a universe table: pass --universe FILE"
+            )
+        table = builder(truncate(prices, as_of), as_of, params, universe=universe)
+    else:
+        table = builder(truncate(prices, as_of), as_of, params)
     used = params.model_dump(mode="json")
     snapshot = Snapshot.from_frame(
         table,

@@ -66,6 +66,8 @@ _RESERVED_UNLEVERED = frozenset({LEVERED, SAFE_HAVEN, INCOME_SPYI, INCOME_QQQI})
 INCOME_RAMP_TOP = 0.40
 INCOME_ABOVE_2T = 0.60
 
+_SIGNAL_COLUMNS = ("close", "ma200", "ma20", "ma20_slope", "pullback_low", "rebound_volatility")
+
 Ratio = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 
@@ -145,6 +147,13 @@ def _num(value: Any) -> float:
         return math.nan
 
 
+def _signal_row(inputs: ProfileInputs, symbol: str) -> dict[str, Any]:
+    """The benchmark row only (cheaper than converting every row; presence is pre-validated)."""
+    frame = inputs.frame
+    at = list(frame["symbol"]).index(symbol)
+    return {col: frame[col].iat[at] for col in _SIGNAL_COLUMNS}
+
+
 def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
@@ -187,7 +196,7 @@ def evaluate(inputs: ProfileInputs) -> StrategyDecision:
             "pass a portfolio in the evaluation context (CLI: --equity)"
         )
     unlevered = p.dual_drive_unlevered_symbol
-    row = inputs.rows()[p.benchmark_symbol]
+    row = _signal_row(inputs, p.benchmark_symbol)
     price = _num(row.get("close"))
     ma200 = _num(row.get("ma200"))
     ma20 = _num(row.get("ma20"))

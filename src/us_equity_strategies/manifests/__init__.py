@@ -62,6 +62,7 @@ class SnapshotSchema(_Strict):
     max_age_months: int | None = Field(default=None, ge=0)
     builder: str | None = Field(default=None, pattern=r"^[\w.]+:\w+$")
     builder_parameters: tuple[str, ...] = ()
+    requires_universe: bool = False
     columns: tuple[ColumnSpec, ...]
 
     @model_validator(mode="after")
