@@ -24,6 +24,7 @@ __all__ = [
     "RetiredProfileError",
     "SnapshotError",
     "StrategyError",
+    "UniverseError",
     "UnknownProfileError",
     "UsageError",
     "closest",
@@ -64,7 +65,8 @@ class UnknownProfileError(UsageError):
         near = closest(name, inst)
         hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
         super().__init__(
-            f"unknown strategy profile {name!r}.{hint} Installed profiles: {', '.join(inst) or '(none)'}."
+            f"unknown strategy profile {name!r}.{hint} "
+            f"Installed profiles: {', '.join(inst) or '(none)'}."
         )
         self.name = name
         self.near_matches = near
@@ -91,6 +93,13 @@ class PriceHistoryError(InputError):
 
 class ParameterError(InputError):
     """A parameter override is unknown, mistyped or out of range."""
+
+
+class UniverseError(InputError):
+    """A universe, membership or sector table is invalid, or no universe can be selected.
+
+    The message names the file, the column and the offending rows.
+    """
 
 
 class ProfileLoadError(StrategyError):
