@@ -52,11 +52,12 @@ def small_account_message(equity: float, minimum: float) -> str:
 
 def min_equity_for_gap(
     weights: Mapping[str, float], prices: Mapping[str, float], max_gap: float = MAX_TRACKING_GAP
-) -> float:
+) -> float | None:
     """Smallest equity ``E`` with ``sum_i min(w_i, p_i/E) < max_gap`` for all larger equity.
 
     Positions with a zero weight or no price are ignored. Returns 0.0 when the bound already
-    holds at any equity (total weight below ``max_gap``).
+    holds at any equity (total weight below ``max_gap``), and None when the answer is not a
+    finite number (absurd prices or weights overflow float64).
     """
     items = [(w, prices[s]) for s, w in sorted(weights.items())
              if w > 0 and s in prices and prices[s] > 0]
@@ -74,8 +75,9 @@ def min_equity_for_gap(
         if max_gap > w_above:
             e = p_below / (max_gap - w_above)
             if e < hi:
-                return max(e, b)
-    return math.inf  # unreachable: the last segment always solves
+                e = max(e, b)
+                return e if math.isfinite(e) else None
+    return None  # only reached when float overflow breaks the segment arithmetic
 
 
 def feasibility(
@@ -102,7 +104,7 @@ def feasibility(
                                    achievable_weight=None))
             continue
         # round() guards against 99.99999999 from binary fractions before flooring.
-        shares = int(math.floor(round(target / price, 9)))
+        shares = math.floor(round(target / price, 9))
         value = shares * price
         achieved += value
         aw = value / equity
@@ -140,7 +142,8 @@ def assess(
                   "reason": REASON},
         ))
     feas = None
-    if decision.actionable and equity > 0:
+    # Below one cent whole-share sizing is meaningless (and value/equity can overflow).
+    if decision.actionable and equity >= 0.01:
         feas = feasibility(decision, equity, prices)
         for line in feas.lines:
             if line.shares == 0 and line.target_value > 0:
@@ -158,11 +161,12 @@ def assess(
                 data={"symbol": sym},
             ))
         if feas.tracking_gap >= MAX_TRACKING_GAP:
+            floor = feas.min_equity_for_max_gap
+            where = format_usd(floor) if floor is not None else "an unknown amount"
             warnings.append(DecisionWarning(
                 code=WarningCode.INTEGER_SHARE_TRACKING_GAP,
                 message=(f"whole shares miss the targets by {feas.tracking_gap:.1%} (L1); the gap "
-                         f"stays under {MAX_TRACKING_GAP:.0%} from equity "
-                         f"{format_usd(feas.min_equity_for_max_gap or 0)}"),
+                         f"stays under {MAX_TRACKING_GAP:.0%} from equity {where}"),
                 data={"tracking_gap": feas.tracking_gap,
                       "min_equity_for_max_gap": feas.min_equity_for_max_gap},
             ))
