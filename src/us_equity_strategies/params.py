@@ -18,9 +18,10 @@ class ProfileParameters(BaseModel):
     """Base class of every profile's parameter model.
 
     Fields carry types and ranges only; defaults live in the manifest (single source).
+    NaN and infinities are rejected for every float field (``key=NaN`` parses as JSON).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def parse_override(text: str) -> tuple[str, Any]:

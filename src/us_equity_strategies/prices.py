@@ -44,9 +44,12 @@ def normalize_prices(frame: pd.DataFrame, source: str = "<prices>") -> pd.DataFr
         )
     problems = []
     dates = frame["date"]
-    if isinstance(dates.dtype, pd.DatetimeTZDtype):
-        dates = dates.dt.tz_convert("America/New_York").dt.tz_localize(None)
-    parsed = pd.to_datetime(dates, errors="coerce")
+    try:
+        parsed = pd.to_datetime(dates, errors="coerce")
+    except ValueError:  # text dates with several UTC offsets: parse each as an instant
+        parsed = pd.to_datetime(dates, errors="coerce", utc=True)
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):  # also tz-aware text such as "...+00:00"
+        parsed = parsed.dt.tz_convert("America/New_York").dt.tz_localize(None)
     bad_date = parsed.isna().to_numpy()
     if bad_date.any():
         problems.append(f"unparsable or missing dates in rows {_rows(bad_date)}")
@@ -93,10 +96,16 @@ def load_prices(path: Path | str, symbols: list[str] | None = None) -> pd.DataFr
             frame = pd.read_parquet(p, filters=filters)
         elif suffix == ".csv":
             frame = pd.read_csv(p, dtype={"symbol": str})
+            if "symbol" in frame.columns:  # tickers such as "NA" are not missing values
+                frame["symbol"] = pd.read_csv(p, usecols=["symbol"], dtype=str,
+                                              keep_default_na=False, na_values=[""])["symbol"]
             if symbols:
-                frame = frame[frame["symbol"].str.upper().isin(symbols)]
+                wanted = {s.strip().upper() for s in symbols}
+                frame = frame[frame["symbol"].str.strip().str.upper().isin(wanted)]
         else:
-            raise PriceHistoryError(f"{p}: unsupported price format {suffix!r}; use .csv or .parquet")
+            raise PriceHistoryError(
+                f"{p}: unsupported price format {suffix!r}; use .csv or .parquet"
+            )
     except PriceHistoryError:
         raise
     except Exception as exc:

@@ -13,7 +13,7 @@ import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -169,6 +169,11 @@ def duplicates() -> dict[str, list[str]]:
     return out
 
 
+def _dists(cat: _Catalog, name: str) -> str:
+    """'distribution <d>' for a registered name (several when duplicated)."""
+    return "distribution " + ", ".join(sorted({e.distribution for e in cat.by_name[name]}))
+
+
 def resolve(name: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """Canonical profile name for ``name`` (or ``$STRATEGY_PROFILE`` when ``name`` is None)."""
     if name is None or not name.strip():
@@ -184,14 +189,16 @@ def resolve(name: str | None = None, env: Mapping[str, str] | None = None) -> st
     if key in cat.by_name:
         if key in cat.aliases:
             raise DuplicateProfileError(
-                f"{key!r} is both a profile and an alias of {', '.join(cat.aliases[key])}"
+                f"{key!r} is both a profile ({_dists(cat, key)}) and an alias of "
+                f"{', '.join(f'{t} ({_dists(cat, t)})' for t in cat.aliases[key])}"
             )
         return key
     if key in cat.aliases:
         targets = cat.aliases[key]
         if len(targets) > 1:
             raise DuplicateProfileError(
-                f"alias {key!r} points at several profiles: {', '.join(targets)}"
+                f"alias {key!r} points at several profiles: "
+                f"{', '.join(f'{t} ({_dists(cat, t)})' for t in targets)}"
             )
         return targets[0]
     if key in cat.retired:
@@ -220,7 +227,7 @@ def get_manifest(name: str | None = None) -> Manifest:
     return entry.manifest
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_canonical(name: str) -> LoadedProfile:
     entry = _single_entry(name)
     manifest = entry.manifest

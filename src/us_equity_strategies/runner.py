@@ -94,6 +94,15 @@ def evaluate(
         raise ProfileContractError(
             f"{where} returned {type(decision).__name__}, expected StrategyDecision"
         )
+    # Re-validate: model_construct / model_copy(update=...) bypass the invariants.
+    try:
+        decision = StrategyDecision.model_validate(decision.model_dump(warnings=False))
+    except ValidationError as exc:
+        raise _contract_error(where, exc) from exc
+    except Exception as exc:  # too malformed even to dump
+        raise ProfileContractError(
+            f"{where} returned a malformed decision: {type(exc).__name__}: {exc}"
+        ) from exc
     for field, expected in (("profile", manifest.profile), ("as_of", context.as_of),
                             ("target_mode", manifest.target_mode),
                             ("profile_version", manifest.version)):

@@ -13,9 +13,14 @@ SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9.\-^/]{0,19}$"
 
 
 class FrozenModel(BaseModel):
-    """Frozen, keyword-only, ``extra="forbid"`` model used for every contract type."""
+    """Frozen, keyword-only, ``extra="forbid"`` model used for every contract type.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, validate_default=True)
+    ``allow_inf_nan=False`` makes every float field reject NaN/inf (the JSON would carry null).
+    """
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", strict=False, validate_default=True, allow_inf_nan=False
+    )
 
 
 def check_finite(value: float | None, name: str) -> float | None:

@@ -13,18 +13,18 @@ from ._base import SYMBOL_PATTERN, FrozenModel, check_finite, clean_json
 __all__ = [
     "DECISION_CONTRACT_VERSION",
     "WEIGHT_SUM_TOLERANCE",
+    "DecisionWarning",
     "Diagnostics",
     "PositionTarget",
     "Provenance",
     "RiskFlag",
     "Role",
-    "ShareLine",
     "ShareFeasibility",
+    "ShareLine",
     "SmallAccount",
     "StrategyDecision",
     "TargetMode",
     "WarningCode",
-    "DecisionWarning",
 ]
 
 DECISION_CONTRACT_VERSION = "us_equity_strategies.decision.v1"

@@ -40,12 +40,16 @@ def _suffix(path: Path) -> str:
     return suffix
 
 
-def _parse(path: Path, data: bytes, suffix: str) -> pd.DataFrame:
+def _parse(path: Path, data: bytes, suffix: str, key: str = "symbol") -> pd.DataFrame:
     import pandas as pd
 
     try:
         if suffix == ".csv":
-            return pd.read_csv(io.BytesIO(data), dtype={"symbol": str}, keep_default_na=True)
+            frame = pd.read_csv(io.BytesIO(data), dtype={key: str}, keep_default_na=True)
+            if key in frame.columns:  # tickers such as "NA" or "NULL" are not missing values
+                frame[key] = pd.read_csv(io.BytesIO(data), usecols=[key], dtype=str,
+                                         keep_default_na=False, na_values=[""])[key]
+            return frame
         if suffix == ".parquet":
             return pd.read_parquet(io.BytesIO(data))
         if suffix == ".json":
@@ -126,7 +130,7 @@ def read_snapshot(
                 f"{sidecar_path(p)}: strategy_profile is {meta['strategy_profile']!r} "
                 f"but the snapshot is used for {canonical!r}"
             )
-    frame = _parse(p, data, suffix)
+    frame = _parse(p, data, suffix, manifest.snapshot.key_column)
     if frame.empty:
         raise SnapshotError(f"{p}: snapshot is empty")
     max_date = _max_date(frame, manifest.snapshot.date_column, p)
@@ -162,9 +166,15 @@ def _encode(frame: pd.DataFrame, suffix: str) -> bytes:
         frame.to_parquet(buf, index=False)
         return buf.getvalue()
 
+    import pandas as pd
+
     def clean(v: Any) -> Any:
-        if isinstance(v, float) and not math.isfinite(v):
+        if v is pd.NaT or v is pd.NA or (isinstance(v, float) and not math.isfinite(v)):
             return None
+        if isinstance(v, pd.Timestamp):  # a typed date column: midnight -> "YYYY-MM-DD"
+            return v.date().isoformat() if v == v.normalize() else v.isoformat()
+        if isinstance(v, dt.date):
+            return v.isoformat()
         return v.item() if hasattr(v, "item") else v
 
     records = [{k: clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
@@ -194,7 +204,12 @@ def write_snapshot(
     """
     p = Path(path)
     suffix = _suffix(p)
-    data = _encode(snapshot.frame, suffix)
+    try:
+        data = _encode(snapshot.frame, suffix)
+    except Exception as exc:  # nothing has been written yet
+        raise SnapshotError(
+            f"{p}: cannot encode the snapshot as {suffix}: {type(exc).__name__}: {exc}"
+        ) from exc
     digest = hashlib.sha256(data).hexdigest()
     if generated_at is None:
         epoch = os.environ.get("SOURCE_DATE_EPOCH")

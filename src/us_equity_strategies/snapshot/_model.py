@@ -82,7 +82,7 @@ class Snapshot:
             "contract_version": self.contract_version,
             "generated_at": generated_at,
             "manifest_type": "feature_snapshot",
-            "row_count": int(len(self.frame)),
+            "row_count": len(self.frame),
             "snapshot_as_of": self.as_of.isoformat(),
             "snapshot_path": snapshot_path,
             "snapshot_sha256": self.sha256,

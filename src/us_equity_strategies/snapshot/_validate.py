@@ -77,6 +77,9 @@ def validate_snapshot(
     frame = snapshot.frame
     if snapshot.profile != manifest.profile:
         problems.append(f"snapshot is for profile {snapshot.profile!r}, not {manifest.profile!r}")
+    if snapshot.contract_version != schema.contract_version:
+        problems.append(f"contract_version is {snapshot.contract_version!r}, the profile reads "
+                        f"{schema.contract_version!r}")
     if frame.empty:
         raise SnapshotError(f"{where}: snapshot is empty")
     missing = [c.name for c in schema.columns if c.name not in frame.columns]
@@ -88,6 +91,7 @@ def validate_snapshot(
         raw = col.to_numpy()
         null = pd.isna(raw) if raw.dtype == object else np.isnan(raw) if raw.dtype.kind == "f" \
             else np.zeros(len(raw), dtype=bool)
+        bad = np.zeros(len(raw), dtype=bool)  # unparsable cells, reported once (not as missing)
         if spec.dtype is DType.FLOAT or spec.dtype is DType.INT:
             if raw.dtype.kind in "fiub":
                 values = raw.astype(np.float64)
@@ -101,7 +105,7 @@ def validate_snapshot(
             if inf.any():
                 problems.append(f"column {spec.name!r}: infinite values in rows "
                                 f"{_rows(frame, inf, schema.key_column)}")
-            null = np.isnan(values)
+            null = np.isnan(values) & ~bad
             if spec.dtype is DType.INT:
                 frac = ~null & (values != np.round(values))
                 if frac.any():
@@ -118,7 +122,7 @@ def validate_snapshot(
                 problems.append(f"column {spec.name!r}: unparsable dates in rows "
                                 f"{_rows(frame, bad, schema.key_column)}")
             out[spec.name] = parsed.dt.normalize().to_numpy()
-            null = parsed.isna().to_numpy()
+            null = parsed.isna().to_numpy() & ~bad
         else:
             values = np.array([None if n else str(v).strip() for v, n in zip(raw, null,
                                                                              strict=True)],
@@ -133,9 +137,15 @@ def validate_snapshot(
     keys = typed[schema.key_column]
     dup = keys.duplicated(keep=False).to_numpy() & keys.notna().to_numpy()
     if dup.any():
-        problems.append(f"duplicate {schema.key_column} values: "
-                        f"{', '.join(sorted(set(keys[dup])))}")
+        problems.append(f"duplicate {schema.key_column} values "
+                        f"{', '.join(sorted(set(keys[dup])))}: rows "
+                        f"{_rows(frame, dup, schema.key_column)}")
     dates = typed[schema.date_column]
+    latest = dates.max()
+    if not pd.isna(latest) and latest.date() != snapshot.as_of:
+        # Freshness is judged on snapshot.as_of, so it must be the table's own date.
+        problems.append(f"column {schema.date_column!r}: latest date {latest.date()} differs "
+                        f"from the snapshot as_of {snapshot.as_of}")
     if context_as_of is not None:
         future = (dates > np.datetime64(context_as_of)).to_numpy()
         if future.any():

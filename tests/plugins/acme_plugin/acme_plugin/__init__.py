@@ -1,0 +1,1 @@
+"""ACME's strategy profiles (a third-party plugin used by the test suite)."""

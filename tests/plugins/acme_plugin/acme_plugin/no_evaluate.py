@@ -1,0 +1,3 @@
+"""Faulty variant: no evaluate function."""
+
+from .momentum import Parameters  # noqa: F401

@@ -1,0 +1,3 @@
+"""Faulty variant: no Parameters model."""
+
+from .momentum import evaluate  # noqa: F401
