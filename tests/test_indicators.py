@@ -524,3 +524,49 @@ def test_validation_errors():
         ind.momentum_13612w(close.iloc[::-1])
     with pytest.raises(ValueError):
         ind.momentum_13612w(pd.Series([1.0, 2.0], index=pd.DatetimeIndex(["2024-01-01", pd.NaT])))
+
+
+# --------------------------------------------------------------------------------------------
+# true range / ATR (profiles.md §2.9, QQQ gate of dynamic_mega_leveraged_pullback)
+# --------------------------------------------------------------------------------------------
+def test_true_range_hand_values():
+    idx = pd.bdate_range("2024-01-01", periods=4)
+    close = pd.Series([10.0, 11.0, 9.0, 9.5], index=idx)
+    high = pd.Series([10.5, 11.2, NAN, 9.8], index=idx)
+    low = pd.Series([9.5, 10.9, 8.5, 9.4], index=idx)
+    # row 0: no previous close -> H - L = 1.0
+    # row 1: max(0.3, |11.2 - 10| = 1.2, |10.9 - 10| = 0.9) = 1.2
+    # row 2: high NaN -> close 9.0: max(0.5, |9 - 11| = 2, |8.5 - 11| = 2.5) = 2.5
+    # row 3: max(0.4, |9.8 - 9| = 0.8, |9.4 - 9| = 0.4) = 0.8
+    def close_to(actual, expected):  # decimal inputs: binary rounding ~1e-16
+        np.testing.assert_allclose(actual.to_numpy(), expected, rtol=1e-12, equal_nan=True)
+
+    close_to(ind.true_range(close, high, low), [1.0, 1.2, 2.5, 0.8])
+    # closes only: |C[t] - C[t-1]|, 0 at the first row (H = L = C)
+    _assert_same(ind.true_range(close), [0.0, 1.0, 2.0, 0.5])
+    # ATR(2) = simple mean of the last 2 true ranges
+    close_to(ind.average_true_range(close, 2, high, low), [NAN, 1.1, 1.85, 1.65])
+    assert ind.average_true_range_last(close, 3, high, low) == pytest.approx((1.2 + 2.5 + 0.8) / 3)
+    assert math.isnan(ind.average_true_range_last(close.iloc[:0], 3))
+
+
+def test_atr_reference_qqq_fixture():
+    # profiles.md §2.9 [computed]: QQQ 100 + 0.25 i, high/low +-0.5%, ATR(14) = 1.68125.
+    # TR = 0.01 C (the range beats |H - C[t-1]| = 0.005 C + 0.25), so ATR = 0.01 * mean of the
+    # last 14 closes = 0.01 * (100 + 0.25 * 272.5).
+    idx = pd.bdate_range("2024-01-01", periods=280)
+    close = pd.Series(100 + 0.25 * np.arange(280), index=idx)
+    atr = ind.average_true_range_last(close, 14, close * 1.005, close * 0.995)
+    assert atr == pytest.approx(1.68125, rel=1e-12)
+
+
+def test_true_range_validation_and_purity():
+    idx = pd.bdate_range("2024-01-01", periods=3)
+    close = pd.Series([1.0, 2.0, 3.0], index=idx)
+    with pytest.raises(ValueError):
+        ind.true_range(close, pd.Series([1.0, 2.0, 3.0]))  # index differs
+    with pytest.raises(ValueError):
+        ind.average_true_range(close, 0)
+    before = close.copy()
+    ind.average_true_range(close, 2)
+    pd.testing.assert_series_equal(close, before)

@@ -30,6 +30,8 @@ __all__ = [
     "MOMENTUM_13612W_MIN_ROWS",
     "MOMENTUM_13612W_WEIGHTS",
     "TRADING_DAYS_PER_YEAR",
+    "average_true_range",
+    "average_true_range_last",
     "drawdown_max",
     "drawdown_max_last",
     "history_days",
@@ -47,6 +49,7 @@ __all__ = [
     "sma_pass_last",
     "sma_slope",
     "sma_slope_last",
+    "true_range",
 ]
 
 #: Annualisation factor used by :func:`realized_volatility` (``sqrt(252)``).
@@ -344,6 +347,71 @@ def drawdown_max(close: pd.Series, window: int) -> pd.Series:
 def drawdown_max_last(close: pd.Series, window: int) -> float:
     """``drawdown_max(close, window).iloc[-1]`` as a ``float`` (NaN for an empty series)."""
     return _last_float(drawdown_max(close, window))
+
+
+# --------------------------------------------------------------------------------------------
+# true range / ATR (dynamic_mega_leveraged_pullback's QQQ gate, profiles.md §2.9)
+# --------------------------------------------------------------------------------------------
+def _aligned(other: pd.Series | None, close: pd.Series, name: str) -> np.ndarray:
+    """``other`` as float64 aligned with ``close``; missing values (or no series) -> close."""
+    c = close.to_numpy()
+    if other is None:
+        return c
+    if not isinstance(other, pd.Series) or not other.index.equals(close.index):
+        raise ValueError(f"{name} must be a Series with the same index as close")
+    values = other.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where(np.isnan(values), c, values)
+
+
+def true_range(
+    close: pd.Series, high: pd.Series | None = None, low: pd.Series | None = None
+) -> pd.Series:
+    """True range of every row.
+
+    Parameters
+    ----------
+    close : pandas.Series
+        Closes of one symbol, ascending.
+    high, low : pandas.Series, optional
+        Same index as ``close`` and the same adjustment basis. A missing series or value is
+        replaced by the close (the reference's rule), so closes alone give ``|C[t] - C[t-1]|``.
+
+    Returns
+    -------
+    pandas.Series
+        ``TR[t] = max(H[t] - L[t], |H[t] - C[t-1]|, |L[t] - C[t-1]|)``; where the previous
+        close is missing (the first row) it is ``H[t] - L[t]``. NaN where ``C[t]`` is NaN.
+    """
+    c = _as_float_series(close)
+    h = _aligned(high, c, "high")
+    lo = _aligned(low, c, "low")
+    prev = c.shift(1).to_numpy()
+    with np.errstate(invalid="ignore"):
+        gap = np.fmax(np.abs(h - prev), np.abs(lo - prev))  # NaN only without a previous close
+        tr = np.fmax(h - lo, gap)
+    tr[np.isnan(c.to_numpy())] = np.nan
+    return pd.Series(tr, index=c.index, name=c.name, copy=False)
+
+
+def average_true_range(
+    close: pd.Series, period: int, high: pd.Series | None = None,
+    low: pd.Series | None = None,
+) -> pd.Series:
+    """Simple (not Wilder) mean of :func:`true_range` over the last ``period`` rows.
+
+    NaN until ``period`` true ranges exist; ``period + 1`` rows keep the first row's
+    ``H - L`` out of the window.
+    """
+    period = _check_positive_int(period, "period")
+    return true_range(close, high, low).rolling(period, min_periods=period).mean()
+
+
+def average_true_range_last(
+    close: pd.Series, period: int, high: pd.Series | None = None,
+    low: pd.Series | None = None,
+) -> float:
+    """``average_true_range(...).iloc[-1]`` as a ``float`` (NaN for an empty series)."""
+    return _last_float(average_true_range(close, period, high, low))
 
 
 # --------------------------------------------------------------------------------------------
