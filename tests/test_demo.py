@@ -1,6 +1,5 @@
 """Tests for the synthetic demo price history (us_equity_strategies.demo)."""
 
-import time
 from datetime import date
 
 import numpy as np
@@ -144,16 +143,6 @@ def test_cached_returns_independent_copies(prices):
     pd.testing.assert_frame_equal(first, prices, check_exact=True)
     first.loc[0, "close"] = -1.0
     pd.testing.assert_frame_equal(demo.demo_prices_cached(), prices, check_exact=True)
-
-
-def test_generation_speed():
-    demo.demo_prices()  # warm the calendar table
-    timings = []
-    for _ in range(3):
-        t = time.perf_counter()
-        demo.demo_prices()
-        timings.append(time.perf_counter() - t)
-    assert min(timings) < 0.1, timings
 
 
 @settings(max_examples=25, deadline=None)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -527,7 +526,7 @@ def test_decision_invariants(ranked, canary, held, top_n, threshold, as_of):
     assert (RiskFlag.EMERGENCY in d.risk_flags) == (n_bad >= threshold)
 
 
-def test_evaluate_is_pure_deterministic_and_fast():
+def test_evaluate_is_pure_and_deterministic():
     snap = hand_snapshot(QUARTER_END, passing(("XLK", 0.05), ("GLD", 0.04)))
     loaded = registry.load(PROFILE)
     frame = validate_snapshot(snap, MANIFEST)
@@ -539,12 +538,6 @@ def test_evaluate_is_pure_deterministic_and_fast():
     first = loaded.evaluate(inputs)
     assert loaded.evaluate(inputs).to_json() == first.to_json()
     pd.testing.assert_frame_equal(frame, before)
-    times = []
-    for _ in range(50):
-        t = time.perf_counter()
-        loaded.evaluate(inputs)
-        times.append(time.perf_counter() - t)
-    assert statistics.median(times) < 0.002
 
 
 # --------------------------------------------------------------------------------------------
@@ -659,15 +652,6 @@ def test_build_snapshot_is_truncation_invariant():
         assert a.builder_parameters == built_with({})
 
 
-def test_builder_is_fast():
-    px = demo.demo_prices_cached()
-    params = params_model()
-    times = []
-    for _ in range(7):
-        t = time.perf_counter()
-        builder.build(px, demo.DEMO_AS_OF, params)
-        times.append(time.perf_counter() - t)
-    assert statistics.median(times) < 0.05  # ~5-10 ms on a quiet machine
 
 
 def test_demo_prices_end_to_end():

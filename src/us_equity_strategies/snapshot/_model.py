@@ -50,6 +50,8 @@ class Snapshot:
     source: str = "memory"
     builder_parameters: Mapping[str, Any] = field(default_factory=dict)
     sidecar: Mapping[str, Any] | None = None
+    # Typed-column cache filled by validation (depends only on frame + schema).
+    _cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_frame(

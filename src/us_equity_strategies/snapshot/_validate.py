@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -53,6 +54,122 @@ def _months_between(a: dt.date, b: dt.date) -> int:
     return (b.year - a.year) * 12 + (b.month - a.month)
 
 
+@dataclass(frozen=True)
+class _Typed:
+    """Context-independent result of checking a table against a schema (cached per snapshot)."""
+
+    frame: pd.DataFrame
+    arrays: dict[str, np.ndarray]
+    problems: tuple[str, ...]
+    key_index: dict[str, int]
+
+
+def _type_columns(snapshot: Snapshot, manifest: Manifest) -> _Typed:
+    """Coerce every schema column once; problems are collected, not raised."""
+    import pandas as pd
+
+    schema = manifest.snapshot
+    frame = snapshot.frame
+    problems: list[str] = []
+    key_raw = frame[schema.key_column].to_numpy() if schema.key_column in frame.columns else None
+
+    def rows(mask: np.ndarray) -> str:
+        idx = np.flatnonzero(mask)
+        labels = [f"{i}" + (f" ({key_raw[i]})" if key_raw is not None else "")
+                  for i in idx[:_MAX_ROWS_SHOWN]]
+        more = f" and {len(idx) - _MAX_ROWS_SHOWN} more" if len(idx) > _MAX_ROWS_SHOWN else ""
+        return ", ".join(labels) + more
+
+    out: dict[str, np.ndarray] = {}
+    for spec in schema.columns:
+        raw = frame[spec.name].to_numpy()
+        kind = raw.dtype.kind
+        null = np.isnan(raw) if kind == "f" else pd.isna(raw) if kind in "OUT" \
+            else np.zeros(len(raw), dtype=bool)
+        bad = np.zeros(len(raw), dtype=bool)  # unparsable cells, reported once (not as missing)
+        if spec.dtype is DType.FLOAT or spec.dtype is DType.INT:
+            if kind in "fiub":
+                values = raw if raw.dtype == np.float64 else raw.astype(np.float64)
+            else:
+                values = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(
+                    dtype=np.float64)
+                bad = np.isnan(values) & ~null
+                if bad.any():
+                    problems.append(f"column {spec.name!r}: not a number in rows {rows(bad)}")
+            inf = np.isinf(values)
+            if inf.any():
+                problems.append(f"column {spec.name!r}: infinite values in rows {rows(inf)}")
+            null = np.isnan(values) & ~bad
+            if spec.dtype is DType.INT:
+                frac = ~null & (values != np.round(values))
+                if frac.any():
+                    problems.append(f"column {spec.name!r}: non-integer values in rows "
+                                    f"{rows(frac)}")
+            out[spec.name] = values
+        elif spec.dtype is DType.BOOL:
+            out[spec.name] = raw if raw.dtype == bool else \
+                np.array([coerce_bool(v) for v in raw], dtype=bool)
+        elif spec.dtype is DType.DATE:
+            if kind == "M":
+                parsed = raw.astype("datetime64[ns]")
+            else:
+                parsed = pd.to_datetime(pd.Series(raw), errors="coerce").to_numpy(
+                    dtype="datetime64[ns]")
+            nat = np.isnat(parsed)
+            bad = nat & ~null
+            if bad.any():
+                problems.append(f"column {spec.name!r}: unparsable dates in rows {rows(bad)}")
+            out[spec.name] = parsed.astype("datetime64[D]").astype("datetime64[ns]")
+            null = nat & ~bad
+        else:
+            values = np.array([None if n else str(v).strip() for v, n in zip(raw, null,
+                                                                             strict=True)],
+                              dtype=object)
+            blank = values == ""
+            values[blank] = None  # a blank cell is missing, never a key value
+            null = null | blank
+            out[spec.name] = values
+        if not spec.nullable and null.any():
+            problems.append(f"column {spec.name!r}: missing values (NaN/empty) not allowed, rows "
+                            f"{rows(null)}")
+    keys = out[schema.key_column]
+    key_index: dict[str, int] = {}
+    dupes: set[str] = set()
+    for i, k in enumerate(keys):
+        if k is None:
+            continue
+        if k in key_index:
+            dupes.add(k)
+        else:
+            key_index[k] = i
+    if dupes:
+        mask = np.array([k in dupes for k in keys], dtype=bool)
+        problems.append(f"duplicate {schema.key_column} values {', '.join(sorted(dupes))}: "
+                        f"rows {rows(mask)}")
+    dates = out[schema.date_column]
+    if (~np.isnat(dates)).any():
+        latest = dates[~np.isnat(dates)].max().astype("datetime64[D]").item()
+        if latest != snapshot.as_of:
+            # Freshness is judged on snapshot.as_of, so it must be the table's own date.
+            problems.append(f"column {schema.date_column!r}: latest date {latest} differs "
+                            f"from the snapshot as_of {snapshot.as_of}")
+    typed = pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+    for c in frame.columns:
+        if c not in out:
+            typed[c] = frame[c].to_numpy()
+    return _Typed(typed, out, tuple(problems), key_index)
+
+
+def _typed(snapshot: Snapshot, manifest: Manifest) -> _Typed:
+    # The coercion depends only on the table and the schema, so it runs once per snapshot
+    # object: evaluating the same snapshot again (dry-runs, sweeps) costs only the context checks.
+    key = (manifest.profile, manifest.version, manifest.snapshot.contract_version)
+    cache = snapshot._cache
+    if key not in cache:
+        cache[key] = _type_columns(snapshot, manifest)
+    return cache[key]
+
+
 def validate_snapshot(
     snapshot: Snapshot,
     manifest: Manifest,
@@ -65,10 +182,9 @@ def validate_snapshot(
     """Check ``snapshot`` and return a typed copy of its table.
 
     Every problem found is reported in one :class:`SnapshotError` naming the file, the column
-    and the rows (row numbers are 0-based data rows, with the symbol in brackets).
+    and the rows (row numbers are 0-based data rows, with the symbol in brackets). The typed
+    table is shared between calls on the same snapshot: treat it as read-only.
     """
-    import pandas as pd
-
     from .. import calendar
 
     schema = manifest.snapshot
@@ -85,69 +201,11 @@ def validate_snapshot(
     missing = [c.name for c in schema.columns if c.name not in frame.columns]
     if missing:
         raise SnapshotError(f"{where}: missing required columns: {', '.join(missing)}")
-    out: dict[str, Any] = {}
-    for spec in schema.columns:
-        col = frame[spec.name]
-        raw = col.to_numpy()
-        null = pd.isna(raw) if raw.dtype == object else np.isnan(raw) if raw.dtype.kind == "f" \
-            else np.zeros(len(raw), dtype=bool)
-        bad = np.zeros(len(raw), dtype=bool)  # unparsable cells, reported once (not as missing)
-        if spec.dtype is DType.FLOAT or spec.dtype is DType.INT:
-            if raw.dtype.kind in "fiub":
-                values = raw.astype(np.float64)
-            else:
-                values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
-                bad = np.isnan(values) & ~null
-                if bad.any():
-                    problems.append(f"column {spec.name!r}: not a number in rows "
-                                    f"{_rows(frame, bad, schema.key_column)}")
-            inf = np.isinf(values)
-            if inf.any():
-                problems.append(f"column {spec.name!r}: infinite values in rows "
-                                f"{_rows(frame, inf, schema.key_column)}")
-            null = np.isnan(values) & ~bad
-            if spec.dtype is DType.INT:
-                frac = ~null & (values != np.round(values))
-                if frac.any():
-                    problems.append(f"column {spec.name!r}: non-integer values in rows "
-                                    f"{_rows(frame, frac, schema.key_column)}")
-            out[spec.name] = values
-        elif spec.dtype is DType.BOOL:
-            out[spec.name] = np.array([coerce_bool(v) for v in raw], dtype=bool) \
-                if raw.dtype != bool else raw
-        elif spec.dtype is DType.DATE:
-            parsed = pd.to_datetime(col, errors="coerce")
-            bad = parsed.isna().to_numpy() & ~null
-            if bad.any():
-                problems.append(f"column {spec.name!r}: unparsable dates in rows "
-                                f"{_rows(frame, bad, schema.key_column)}")
-            out[spec.name] = parsed.dt.normalize().to_numpy()
-            null = parsed.isna().to_numpy() & ~bad
-        else:
-            values = np.array([None if n else str(v).strip() for v, n in zip(raw, null,
-                                                                             strict=True)],
-                              dtype=object)
-            blank = np.array([v == "" for v in values], dtype=bool)
-            null = null | blank
-            out[spec.name] = values
-        if not spec.nullable and null.any():
-            problems.append(f"column {spec.name!r}: missing values (NaN/empty) not allowed, rows "
-                            f"{_rows(frame, null, schema.key_column)}")
-    typed = pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
-    keys = typed[schema.key_column]
-    dup = keys.duplicated(keep=False).to_numpy() & keys.notna().to_numpy()
-    if dup.any():
-        problems.append(f"duplicate {schema.key_column} values "
-                        f"{', '.join(sorted(set(keys[dup])))}: rows "
-                        f"{_rows(frame, dup, schema.key_column)}")
-    dates = typed[schema.date_column]
-    latest = dates.max()
-    if not pd.isna(latest) and latest.date() != snapshot.as_of:
-        # Freshness is judged on snapshot.as_of, so it must be the table's own date.
-        problems.append(f"column {schema.date_column!r}: latest date {latest.date()} differs "
-                        f"from the snapshot as_of {snapshot.as_of}")
+    typed = _typed(snapshot, manifest)
+    problems.extend(typed.problems)
+    dates = typed.arrays[schema.date_column]
     if context_as_of is not None:
-        future = (dates > np.datetime64(context_as_of)).to_numpy()
+        future = dates > np.datetime64(context_as_of, "ns")
         if future.any():
             problems.append(f"rows dated after the evaluation as_of {context_as_of}: rows "
                             f"{_rows(frame, future, schema.key_column)}")
@@ -171,20 +229,24 @@ def validate_snapshot(
                     f"snapshot was built with {name}={built!r} but evaluation uses "
                     f"{name}={wanted!r}; rebuild the snapshot with the same parameters")
     if required_rows is not None and params_model is not None and not problems:
-        index = {k: i for i, k in enumerate(typed[schema.key_column]) if k is not None}
         for symbol, columns in sorted(required_rows(params_model).items()):
-            if symbol not in index:
+            row = typed.key_index.get(symbol)
+            if row is None:
                 problems.append(f"required row {schema.key_column}={symbol!r} is missing")
                 continue
-            row = index[symbol]
-            empty = [c for c in columns if pd.isna(typed.at[row, c])]
+            empty = [c for c in columns if _is_missing(typed, c, row)]
             if empty:
                 problems.append(f"row {row} ({symbol}): required values missing in "
                                 f"{', '.join(empty)}")
     if problems:
         raise SnapshotError(f"{where}: invalid snapshot for {manifest.profile}:\n  - "
                             + "\n  - ".join(problems))
-    extra_cols = [c for c in frame.columns if c not in typed.columns]
-    for c in extra_cols:
-        typed[c] = frame[c].to_numpy()
-    return typed
+    return typed.frame
+
+
+def _is_missing(typed: _Typed, column: str, row: int) -> bool:
+    import pandas as pd
+
+    values = typed.arrays.get(column)
+    value = values[row] if values is not None else typed.frame[column].to_numpy()[row]
+    return bool(pd.isna(value))
