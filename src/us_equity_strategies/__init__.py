@@ -17,8 +17,8 @@ from ._version import __version__
 
 __all__ = [
     "EvaluationContext",
-    "Portfolio",
     "Holding",
+    "Portfolio",
     "PositionTarget",
     "Snapshot",
     "StrategyDecision",
