@@ -32,6 +32,7 @@ __all__ = [
     "format_usd",
     "min_equity_for_gap",
     "small_account_message",
+    "whole_shares",
 ]
 
 MAX_TRACKING_GAP = 0.05
@@ -48,6 +49,15 @@ def small_account_message(equity: float, minimum: float) -> str:
     """The reference's English fallback note."""
     return (f"small account warning: portfolio equity {format_usd(equity)} is below the "
             f"recommended {format_usd(minimum)}; {_REASON_TEXT}")
+
+
+def whole_shares(value: float, price: float) -> int:
+    """Whole shares that ``value`` buys at ``price``, rounded down so cash never goes negative.
+
+    ``round(..., 9)`` first guards against ``99.99999999`` from binary fractions (shared by the
+    feasibility check and the backtester, so both round the same way).
+    """
+    return math.floor(round(value / price, 9))
 
 
 def min_equity_for_gap(
@@ -103,8 +113,7 @@ def feasibility(
                                    shares=None, achievable_value=None, target_weight=tw,
                                    achievable_weight=None))
             continue
-        # round() guards against 99.99999999 from binary fractions before flooring.
-        shares = math.floor(round(target / price, 9))
+        shares = whole_shares(target, price)
         value = shares * price
         achieved += value
         aw = value / equity

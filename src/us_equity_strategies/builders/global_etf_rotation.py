@@ -30,12 +30,18 @@ the columns of ``manifests/global_etf_rotation.toml`` in manifest order:
 A symbol without price rows still gets a row (close and momentum NaN, ``sma_pass`` and
 ``eligible`` False, ``history_days`` 0): that is how "missing data" reaches the profile, where
 a canary without data counts as bad.
+
+Backtests call :func:`precompute` once (every column as a causal series over each symbol's
+whole history) and :func:`build_from` per session; :func:`build` is exactly
+``build_from(precompute(prices, params), as_of, params)`` (one code path), so a snapshot built
+from truncated prices is bit-identical to the precomputed slice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,7 +53,7 @@ if TYPE_CHECKING:
     from ..entrypoints.global_etf_rotation import Parameters
 
 __all__ = ["COLUMNS", "MIN_ELIGIBLE_HISTORY", "SELECTION_RULE_ID", "SELECTION_RULE_VERSION",
-           "VOL_WINDOW", "build"]
+           "VOL_WINDOW", "Precomputed", "build", "build_from", "precompute", "symbols"]
 
 SELECTION_RULE_ID = "global_etf_rotation.13612w_sma"
 SELECTION_RULE_VERSION = "1"
@@ -58,8 +64,6 @@ VOL_WINDOW = 126
 COLUMNS = ("as_of", "symbol", "role", "close", "momentum_13612w", "score", "sma_pass",
            "eligible", "vol_126", "history_days", "selection_rule_id", "selection_rule_version")
 
-# Rows kept per symbol for the momentum: 13 months of sessions with room to spare.
-_MOMENTUM_TAIL = 400
 # Exactly 400 Gregorian years: shifting dates by a multiple keeps every (month, day).
 _GREGORIAN_CYCLE = np.timedelta64(146_097, "D")
 
@@ -73,9 +77,14 @@ def _roles(params: Any) -> dict[str, str]:
     return roles
 
 
-def _slices(prices: pd.DataFrame, symbols: list[str], as_of: dt.date
+def symbols(params: Parameters) -> tuple[str, ...]:
+    """Every symbol the builder reads (one snapshot row each), sorted."""
+    return tuple(sorted(_roles(params)))
+
+
+def _slices(prices: pd.DataFrame, symbols: list[str]
             ) -> tuple[np.ndarray, np.ndarray, dict[str, slice]]:
-    """Dates (ns), closes and the row range of each symbol (rows <= as_of, dates ascending).
+    """Dates (ns), closes and the row range of each symbol (dates ascending).
 
     The table is expected sorted by (symbol, date), as ``normalize_prices`` returns it. That
     is checked through ``pandas.factorize`` (first-appearance codes are non-decreasing and
@@ -89,7 +98,6 @@ def _slices(prices: pd.DataFrame, symbols: list[str], as_of: dt.date
     code_of = {sym: i for i, sym in enumerate(uniques)}
     dates = prices["date"].to_numpy().astype("datetime64[ns]", copy=False)
     closes = prices["close"].to_numpy(dtype=np.float64)
-    cutoff = np.datetime64(as_of, "ns")
     ranges = {}
     for s in symbols:
         code = code_of.get(s, -1)
@@ -99,67 +107,142 @@ def _slices(prices: pd.DataFrame, symbols: list[str], as_of: dt.date
         if hi - lo > 1 and not bool((block[1:] >= block[:-1]).all()):
             raise ValueError(f"prices of {s} are not sorted by date; normalise the price "
                              "table with us_equity_strategies.prices.normalize_prices")
-        ranges[s] = slice(lo, lo + int(np.searchsorted(block, cutoff, "right")))
+        ranges[s] = slice(lo, hi)
     return dates, closes, ranges
 
 
-def _month_count(dates: np.ndarray, closes: np.ndarray) -> int:
-    months = dates[~np.isnan(closes)].astype("datetime64[M]")
-    return int(np.unique(months).size)
-
-
 def _momentum(dates: np.ndarray, closes: np.ndarray, ranges: dict[str, slice]
-              ) -> dict[str, float]:
-    """13612W of every symbol's full history <= as_of, from one call on stacked tails.
+              ) -> dict[str, np.ndarray]:
+    """:func:`indicators.momentum_13612w` of every symbol's history from one stacked call.
 
-    The score reads 13 month-end points and needs >= 253 rows. A month with a row in a
-    suffix of the series has its last row there too, so a tail of >= 253 rows spanning >= 13
-    months gives exactly the full-history score. Such tails are stacked into one series,
-    tail ``k`` shifted by ``k`` x 400 Gregorian years so the index stays ascending and each
-    tail's month-ends (all >= 13 it needs) are its own; the value at each tail's last row is
-    then bit-identical to a separate call. Other symbols are computed on their own.
+    Histories are stacked into one series, history ``k`` shifted by ``k`` x 400 Gregorian
+    years so the index stays ascending and month-ends never mix. Row ``t`` of a history
+    then gets the same month-end points and arithmetic as a separate call, except that the
+    call counts rows and month-ends from the start of the stack; rows below the thresholds
+    counted in their own history (253 rows, 13 months with a valid close) are set to NaN,
+    which is what a separate call returns there. Bit-identical to separate calls (tested).
     """
-    out: dict[str, float] = {}
-    stacked_dates, stacked_close, ends = [], [], {}
-    for sym, rng in ranges.items():
-        n = rng.stop - rng.start
-        tail = slice(max(rng.start, rng.stop - _MOMENTUM_TAIL), rng.stop)
-        if n >= indicators.MOMENTUM_13612W_MIN_ROWS and _month_count(
-                dates[tail], closes[tail]) >= indicators.MOMENTUM_13612W_MIN_MONTH_ENDS:
-            k = len(stacked_dates)
-            stacked_dates.append(dates[tail].astype("datetime64[s]") + k * _GREGORIAN_CYCLE)
-            stacked_close.append(closes[tail])
-            ends[sym] = sum(len(c) for c in stacked_close) - 1
-        else:
-            series = pd.Series(closes[rng], index=pd.DatetimeIndex(dates[rng]), copy=False)
-            out[sym] = indicators.momentum_13612w_last(series)
-    if ends:
-        series = pd.Series(np.concatenate(stacked_close),
-                           index=pd.DatetimeIndex(np.concatenate(stacked_dates)), copy=False)
-        values = indicators.momentum_13612w(series).to_numpy()
-        out.update({sym: float(values[end]) for sym, end in ends.items()})
+    out = {s: np.full(r.stop - r.start, np.nan) for s, r in ranges.items()}
+    used = [s for s, r in ranges.items() if r.stop - r.start >= indicators.MOMENTUM_13612W_MIN_ROWS]
+    if not used:
+        return out
+    d = np.concatenate([dates[ranges[s]] for s in used])
+    c = np.concatenate([closes[ranges[s]] for s in used])
+    lengths = np.array([ranges[s].stop - ranges[s].start for s in used])
+    seg = np.repeat(np.arange(len(used)), lengths)
+    shifted = d.astype("datetime64[s]") + seg * _GREGORIAN_CYCLE
+    values = indicators.momentum_13612w(
+        pd.Series(c, index=pd.DatetimeIndex(shifted), copy=False)).to_numpy(copy=True)
+    # Own row count and own count of months with a valid close among rows <= t.
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    own_rows = np.arange(1, c.size + 1) - np.repeat(starts, lengths)
+    key = d.astype("datetime64[M]").astype(np.int64) + seg * 10**6  # month, per history
+    valid = np.flatnonzero(~np.isnan(c))
+    new_month = np.ones(valid.size, dtype=np.int64)
+    new_month[1:] = key[valid[1:]] != key[valid[:-1]]
+    counts = np.zeros(c.size, dtype=np.int64)
+    counts[valid] = np.cumsum(new_month)
+    counts = np.maximum.accumulate(counts)
+    before = np.concatenate(([0], counts[starts[1:] - 1]))  # counted in earlier histories
+    own_months = counts - np.repeat(before, lengths)
+    values[(own_rows < indicators.MOMENTUM_13612W_MIN_ROWS)
+           | (own_months < indicators.MOMENTUM_13612W_MIN_MONTH_ENDS)] = np.nan
+    for s, lo, n in zip(used, starts, lengths, strict=True):
+        out[s] = values[lo: lo + n]
     return out
 
 
-def _stacked_last(closes: np.ndarray, ranges: dict[str, slice], rows: int,
-                  func: Any) -> dict[str, Any]:
-    """``func`` of each symbol's last ``rows`` closes, from one call on stacked segments.
+@dataclass(frozen=True)
+class Precomputed:
+    """Per-symbol causal columns (arrays aligned with ``dates[s]``, ascending)."""
 
-    Segments are separated by ``rows`` NaNs so no window of ``rows`` rows reaches into the
-    previous symbol; a symbol with fewer rows gets ``func`` of an empty window (NaN / False).
-    Pandas' rolling sums carry rounding across segments, so values may differ from a
-    separate call in the last bit (~1e-16 relative).
+    key: tuple[Any, ...]
+    roles: dict[str, str]
+    dates: dict[str, np.ndarray]
+    columns: dict[str, dict[str, np.ndarray]]
+
+
+def _key(params: Parameters) -> tuple[Any, ...]:
+    return (tuple(params.ranking_pool), tuple(params.canary_assets), params.safe_haven,
+            params.sma_period)
+
+
+def precompute(prices: pd.DataFrame, params: Parameters) -> Precomputed:
+    """Every column of every symbol as a series over its whole history.
+
+    The rolling columns use one :mod:`indicators` call per symbol: pandas' rolling sums
+    carry rounding from row to row, so a stacked call would not be prefix-exact.
     """
-    gap = np.full(rows, np.nan)
-    parts, ends = [], {}
-    offset = 0
-    for sym, rng in ranges.items():
-        if rng.stop - rng.start >= rows:
-            parts.extend((gap, closes[rng.stop - rows: rng.stop]))
-            offset += 2 * rows
-            ends[sym] = offset - 1
-    values = func(pd.Series(np.concatenate(parts))).to_numpy() if parts else np.array([])
-    return {sym: values[ends[sym]] if sym in ends else None for sym in ranges}
+    roles = _roles(params)
+    names = sorted(roles)
+    dates, closes, ranges = _slices(prices, names)
+    momentum = _momentum(dates, closes, ranges)
+    period = params.sma_period
+    out_dates, columns = {}, {}
+    for s in names:
+        rng = ranges[s]
+        if rng.stop == rng.start:
+            continue
+        # Positional indicators: a plain RangeIndex is cheaper than the dates.
+        series = pd.Series(closes[rng], copy=False)
+        out_dates[s] = dates[rng]
+        columns[s] = {
+            "close": closes[rng],
+            "momentum_13612w": momentum[s],
+            "sma_pass": indicators.sma_pass(series, period).to_numpy(),
+            "vol_126": indicators.realized_volatility(
+                series, VOL_WINDOW, ddof=1, annualize=True).to_numpy(),
+            "history_days": np.cumsum(~np.isnan(closes[rng]), dtype=np.int64),
+        }
+    return Precomputed(_key(params), roles, out_dates, columns)
+
+
+def build_from(pre: Precomputed, as_of: dt.date, params: Parameters) -> pd.DataFrame:
+    """The snapshot table at ``as_of`` read from :func:`precompute` output (rows <= as_of).
+
+    Raises
+    ------
+    ValueError
+        If ``pre`` was computed with other builder parameters.
+    """
+    if pre.key != _key(params):
+        raise ValueError(f"precomputed for {pre.key}, asked for {_key(params)}")
+    names = sorted(pre.roles)
+    cutoff = np.datetime64(as_of, "ns")
+    n = len(names)
+    last = np.full(n, math.nan)
+    mom = np.full(n, math.nan)
+    vol = np.full(n, math.nan)
+    passed = np.zeros(n, dtype=bool)
+    hist = np.zeros(n, dtype=np.int64)
+    for i, s in enumerate(names):
+        k = int(np.searchsorted(pre.dates[s], cutoff, "right")) if s in pre.dates else 0
+        if k == 0:
+            continue
+        cols = pre.columns[s]
+        last[i] = cols["close"][k - 1]
+        mom[i] = cols["momentum_13612w"][k - 1]
+        vol[i] = cols["vol_126"][k - 1]
+        passed[i] = cols["sma_pass"][k - 1]
+        hist[i] = cols["history_days"][k - 1]
+    role = np.array([pre.roles[s] for s in names], dtype=object)
+    with np.errstate(invalid="ignore"):
+        eligible = ((role == "ranking") & (hist >= MIN_ELIGIBLE_HISTORY) & (last > 0)
+                    & ~np.isnan(mom) & passed)
+    return pd.DataFrame({
+        "as_of": np.full(n, as_of.isoformat(), dtype=object),
+        "symbol": np.array(names, dtype=object),
+        "role": role,
+        "close": last,
+        "momentum_13612w": mom,
+        "score": mom.copy(),
+        "sma_pass": passed,
+        "eligible": eligible,
+        "vol_126": vol,
+        "history_days": hist,
+        "selection_rule_id": np.full(n, SELECTION_RULE_ID, dtype=object),
+        "selection_rule_version": np.full(n, SELECTION_RULE_VERSION, dtype=object),
+    })
 
 
 def build(prices: pd.DataFrame, as_of: dt.date, params: Parameters) -> pd.DataFrame:
@@ -182,39 +265,6 @@ def build(prices: pd.DataFrame, as_of: dt.date, params: Parameters) -> pd.DataFr
     pandas.DataFrame
         The snapshot table, one row per symbol, sorted by symbol, columns :data:`COLUMNS`.
     """
-    roles = _roles(params)
-    symbols = sorted(roles)
-    dates, closes, ranges = _slices(prices, symbols, as_of)
-    momentum = _momentum(dates, closes, ranges)
-    period = params.sma_period
-    sma_ok = _stacked_last(closes, ranges, period, lambda s: indicators.sma_pass(s, period))
-    vol = _stacked_last(closes, ranges, VOL_WINDOW + 1, lambda s: indicators.realized_volatility(
-        s, VOL_WINDOW, ddof=1, annualize=True))
-
-    n = len(symbols)
-    hist = np.array([np.count_nonzero(~np.isnan(closes[ranges[s]])) for s in symbols],
-                    dtype=np.int64)
-    last = np.array([closes[ranges[s].stop - 1] if ranges[s].stop > ranges[s].start
-                     else math.nan for s in symbols], dtype=np.float64)
-    mom = np.array([momentum[s] for s in symbols], dtype=np.float64)
-    passed = np.array([bool(sma_ok[s]) if sma_ok[s] is not None else False for s in symbols],
-                      dtype=bool)
-    role = np.array([roles[s] for s in symbols], dtype=object)
-    with np.errstate(invalid="ignore"):
-        eligible = ((role == "ranking") & (hist >= MIN_ELIGIBLE_HISTORY) & (last > 0)
-                    & ~np.isnan(mom) & passed)
-    return pd.DataFrame({
-        "as_of": np.full(n, as_of.isoformat(), dtype=object),
-        "symbol": np.array(symbols, dtype=object),
-        "role": role,
-        "close": last,
-        "momentum_13612w": mom,
-        "score": mom.copy(),
-        "sma_pass": passed,
-        "eligible": eligible,
-        "vol_126": np.array([math.nan if vol[s] is None else vol[s] for s in symbols],
-                            dtype=np.float64),
-        "history_days": hist,
-        "selection_rule_id": np.full(n, SELECTION_RULE_ID, dtype=object),
-        "selection_rule_version": np.full(n, SELECTION_RULE_VERSION, dtype=object),
-    })
+    cutoff = np.datetime64(as_of, "ns")
+    usable = prices[prices["date"].to_numpy(dtype="datetime64[ns]") <= cutoff]
+    return build_from(precompute(usable, params), as_of, params)

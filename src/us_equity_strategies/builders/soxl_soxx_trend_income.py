@@ -13,13 +13,18 @@ features.md §1.3), sorted by symbol:
 If the trend source is SOXL itself there is one SOXL row (role ``leveraged``) carrying the
 trend-source indicators too. A trend source with fewer rows than the window gets a NaN
 ``ma_trend`` (the profile then falls back to SOXL's, per the spec).
+
+Backtests call :func:`precompute` once (every indicator as a causal series over the whole
+history) and :func:`build_from` per session; :func:`build` is exactly
+``build_from(precompute(prices, params), as_of, params)`` (one code path).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +35,8 @@ from ..errors import PriceHistoryError
 if TYPE_CHECKING:
     from ..entrypoints.soxl_soxx_trend_income import Parameters
 
-__all__ = ["COLUMNS", "MA_SHORT", "TRADABLE_SYMBOLS", "build"]
+__all__ = ["COLUMNS", "MA_SHORT", "TRADABLE_SYMBOLS", "Precomputed", "build", "build_from",
+           "precompute", "symbols"]
 
 COLUMNS = ("as_of", "symbol", "role", "close", "history_days", "ma_trend", "ma20", "ma20_slope")
 LEVERAGED = "SOXL"
@@ -38,21 +44,97 @@ TRADABLE_SYMBOLS = ("BOXX", "QQQI", "SPYI")
 MA_SHORT = 20
 
 
-def _closes(prices: pd.DataFrame, day: pd.Timestamp, symbols: list[str]) -> dict[str, pd.Series]:
-    """Date-ordered closes on or before ``day`` of each symbol that has any (numpy masks:
-    much cheaper than a groupby when the builder runs once per backtest day)."""
+def symbols(params: Parameters) -> tuple[str, ...]:
+    """Every symbol the builder reads, sorted."""
+    return tuple(sorted({LEVERAGED, params.blend_gate_trend_source, *TRADABLE_SYMBOLS}))
+
+
+@dataclass(frozen=True)
+class Precomputed:
+    """Per-symbol causal series: ``columns[s]`` maps ``close``, ``history_days`` and the
+    symbol's indicator columns to arrays aligned with ``dates[s]`` (ascending)."""
+
+    key: tuple[Any, ...]
+    dates: dict[str, np.ndarray]
+    columns: dict[str, dict[str, np.ndarray]]
+
+
+def _key(params: Parameters) -> tuple[Any, ...]:
+    return (params.blend_gate_trend_source, params.trend_ma_window)
+
+
+def _role(sym: str, trend: str) -> str:
+    return "leveraged" if sym == LEVERAGED else "trend_source" if sym == trend else "tradable"
+
+
+def precompute(prices: pd.DataFrame, params: Parameters) -> Precomputed:
+    """Compute every indicator once over the whole history (numpy masks per symbol: much
+    cheaper than a groupby)."""
+    trend = params.blend_gate_trend_source
+    window = params.trend_ma_window
     sym = prices["symbol"].to_numpy()
-    dates = prices["date"].to_numpy(dtype="datetime64[ns]")
-    close = prices["close"].to_numpy(dtype=np.float64)
-    usable = dates <= day.to_datetime64()
-    out = {}
-    for s in symbols:
-        idx = np.flatnonzero(usable & (sym == s))
+    all_dates = prices["date"].to_numpy(dtype="datetime64[ns]")
+    all_close = prices["close"].to_numpy(dtype=np.float64)
+    dates, columns = {}, {}
+    for s in symbols(params):
+        idx = np.flatnonzero(sym == s)
         if idx.size == 0:
             continue
-        idx = idx[np.argsort(dates[idx], kind="stable")]
-        out[s] = pd.Series(close[idx], index=pd.DatetimeIndex(dates[idx]), name=s)
-    return out
+        idx = idx[np.argsort(all_dates[idx], kind="stable")]
+        close = pd.Series(all_close[idx], index=pd.DatetimeIndex(all_dates[idx]), name=s)
+        cols = {"close": all_close[idx], "history_days": ind.history_days(close).to_numpy()}
+        if _role(s, trend) != "tradable":
+            cols["ma_trend"] = ind.sma(close, window).to_numpy()
+        if s == trend:
+            cols["ma20"] = ind.sma(close, MA_SHORT).to_numpy()
+            cols["ma20_slope"] = ind.sma_slope(close, MA_SHORT).to_numpy()
+        dates[s] = all_dates[idx]
+        columns[s] = cols
+    return Precomputed(_key(params), dates, columns)
+
+
+def build_from(pre: Precomputed, as_of: dt.date, params: Parameters) -> pd.DataFrame:
+    """The snapshot table at ``as_of`` read from :func:`precompute` output (rows <= as_of).
+
+    Raises
+    ------
+    PriceHistoryError
+        As :func:`build`.
+    ValueError
+        If ``pre`` was computed with other builder parameters.
+    """
+    if pre.key != _key(params):
+        raise ValueError(f"precomputed for {pre.key}, asked for {_key(params)}")
+    day = pd.Timestamp(as_of).normalize()
+    as_of_text = day.date().isoformat()
+    trend = params.blend_gate_trend_source
+    window = params.trend_ma_window
+    cutoff = day.to_datetime64()
+    ends = {s: int(np.searchsorted(d, cutoff, side="right")) for s, d in pre.dates.items()}
+    for needed, what in ((LEVERAGED, "the leveraged leg"), (trend, "the trend source")):
+        if ends.get(needed, 0) == 0:
+            raise PriceHistoryError(
+                f"soxl_soxx_trend_income: no price rows for {needed!r} ({what}) on or before "
+                f"{as_of_text}"
+            )
+    if ends[LEVERAGED] < window:
+        raise PriceHistoryError(
+            f"soxl_soxx_trend_income: {LEVERAGED} has {ends[LEVERAGED]} price rows on or "
+            f"before {as_of_text}; its ma_trend needs trend_ma_window={window} rows"
+        )
+    rows = [s for s in symbols(params) if ends.get(s, 0) > 0]
+    n = len(rows)
+    table = {
+        "as_of": np.full(n, as_of_text, dtype=object),
+        "symbol": np.array(rows, dtype=object),
+        "role": np.array([_role(s, trend) for s in rows], dtype=object),
+    }
+    # numpy columns: building the frame from typed arrays is much cheaper than from records.
+    for col, dtype in (("close", np.float64), ("history_days", np.int64), ("ma_trend", np.float64),
+                       ("ma20", np.float64), ("ma20_slope", np.float64)):
+        table[col] = np.array([pre.columns[s][col][ends[s] - 1] if col in pre.columns[s]
+                               else math.nan for s in rows], dtype=dtype)
+    return pd.DataFrame(table)
 
 
 def build(prices: pd.DataFrame, as_of: dt.date, params: Parameters) -> pd.DataFrame:
@@ -78,43 +160,6 @@ def build(prices: pd.DataFrame, as_of: dt.date, params: Parameters) -> pd.DataFr
         If SOXL or the trend source has no price row on or before ``as_of``, or SOXL has
         fewer than ``trend_ma_window`` rows (its ``ma_trend`` is required).
     """
-    day = pd.Timestamp(as_of).normalize()
-    as_of_text = day.date().isoformat()
-    trend = params.blend_gate_trend_source
-    window = params.trend_ma_window
-    wanted = sorted({LEVERAGED, trend, *TRADABLE_SYMBOLS})
-    closes = _closes(prices, day, wanted)
-    for needed, what in ((LEVERAGED, "the leveraged leg"), (trend, "the trend source")):
-        if needed not in closes:
-            raise PriceHistoryError(
-                f"soxl_soxx_trend_income: no price rows for {needed!r} ({what}) on or before "
-                f"{as_of_text}"
-            )
-    if len(closes[LEVERAGED]) < window:
-        raise PriceHistoryError(
-            f"soxl_soxx_trend_income: {LEVERAGED} has {len(closes[LEVERAGED])} price rows on or "
-            f"before {as_of_text}; its ma_trend needs trend_ma_window={window} rows"
-        )
-
-    records = []
-    for sym in wanted:
-        close = closes.get(sym)
-        if close is None:
-            continue
-        is_trend = sym == trend
-        role = "leveraged" if sym == LEVERAGED else "trend_source" if is_trend else "tradable"
-        records.append({
-            "as_of": as_of_text,
-            "symbol": sym,
-            "role": role,
-            "close": float(close.iloc[-1]),
-            "history_days": ind.history_days_last(close),
-            "ma_trend": ind.sma_last(close, window) if role != "tradable" else math.nan,
-            "ma20": ind.sma_last(close, MA_SHORT) if is_trend else math.nan,
-            "ma20_slope": ind.sma_slope_last(close, MA_SHORT) if is_trend else math.nan,
-        })
-    table = pd.DataFrame.from_records(records, columns=list(COLUMNS))
-    table["history_days"] = table["history_days"].astype(np.int64)
-    for col in ("close", "ma_trend", "ma20", "ma20_slope"):
-        table[col] = table[col].astype(np.float64)
-    return table.reset_index(drop=True)
+    day = np.datetime64(pd.Timestamp(as_of).normalize().to_datetime64(), "ns")
+    usable = prices[prices["date"].to_numpy(dtype="datetime64[ns]") <= day]
+    return build_from(precompute(usable, params), as_of, params)

@@ -43,7 +43,7 @@ The profile defaults to $STRATEGY_PROFILE when --profile is omitted.
 
 def build_parser() -> argparse.ArgumentParser:
     """The complete argument parser (cheap: imports only argparse and the command modules)."""
-    from . import _catalog, _evaluate, _snapshot
+    from . import _backtest, _catalog, _evaluate, _snapshot
 
     # --debug is accepted before or after the sub-command; SUPPRESS keeps a value given
     # before the sub-command from being reset by the sub-parser's default.
@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     _catalog.add_parsers(sub, common)
     _snapshot.add_parsers(sub, common)
     _evaluate.add_parsers(sub, common)
+    _backtest.add_parsers(sub, common)
+    from . import _sweep
+    _sweep.add_parsers(sub, common)
     for choice in sub.choices.values():
         choice.formatter_class = argparse.RawDescriptionHelpFormatter
         choice.epilog = EXIT_CODES_HELP

@@ -1,0 +1,163 @@
+"""``backtest``: simulate a profile over a price history (``us_equity_strategies.backtest``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._common import date_arg, equity_arg, note, parse_overrides
+
+if TYPE_CHECKING:
+    from ..backtest import BacktestResult
+
+__all__ = ["FILES", "add_parsers", "write_outputs"]
+
+FILES = ("portfolio_returns.csv", "weights_history.csv", "turnover_history.csv", "trades.csv",
+         "decisions.jsonl", "run.json")
+
+
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``backtest`` on ``sub``."""
+    p = sub.add_parser(
+        "backtest", parents=[common], help="simulate a profile over a price history",
+        description="Backtest PROFILE from START to END with the profile's own snapshot "
+                    "builder and entrypoint at every session its cadence requires, a "
+                    "simulated account (shares, cash, costs) and fills at the close. Writes "
+                    f"{', '.join(FILES)} to OUTDIR and prints the run id, the files and the "
+                    "headline metrics as JSON; per-phase timings go to stderr. See "
+                    "docs/backtest.md for the timing and accounting conventions.")
+    p.add_argument("--profile", help="profile name or alias (default: $STRATEGY_PROFILE)")
+    p.add_argument("--prices", required=True, type=Path, metavar="FILE",
+                   help="long price history (.csv or .parquet: date, symbol, close)")
+    p.add_argument("--universe", type=Path, metavar="FILE",
+                   help="universe table, for profiles whose builder reads one")
+    p.add_argument("--start", required=True, type=date_arg, metavar="YYYY-MM-DD")
+    p.add_argument("--end", required=True, type=date_arg, metavar="YYYY-MM-DD")
+    p.add_argument("--initial-equity", type=equity_arg, default=100_000.0, metavar="USD",
+                   help="starting cash (default 100000)")
+    p.add_argument("--cost-bps", type=float, default=5.0, metavar="BPS",
+                   help="cost per trade in basis points of traded value (default 5)")
+    p.add_argument("--execution", choices=("next_close", "same_close"), default="next_close",
+                   help="fill at the next session's close (default) or the signal close")
+    p.add_argument("--integer-shares", action="store_true",
+                   help="whole shares only (rounded down; the residual stays cash)")
+    p.add_argument("--synthetic-leverage", action="store_true",
+                   help="extend TQQQ/SOXL before inception as daily-reset 3x QQQ/SOXX "
+                        "minus a 0.95%% annual fee")
+    p.add_argument("--benchmark", metavar="SYMBOL",
+                   help="benchmark symbol (default: the profile's manifest benchmark)")
+    p.add_argument("--no-trade-threshold", action="store_true",
+                   help="also fill trades below the decision's trade_threshold_value")
+    p.add_argument("--check-lookahead", type=int, default=0, metavar="N",
+                   help="rebuild the snapshot from truncated prices at N sessions and require "
+                        "it to equal the precomputed one (default 0: off)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a profile parameter (repeatable; values parsed as JSON)")
+    p.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR",
+                   help="directory for the output files (created if missing)")
+    p.set_defaults(func=cmd_backtest)
+
+
+def _symbols(config: Any) -> list[str] | None:
+    """Symbols to read: the builder's, the benchmark and the splice inputs (None: all)."""
+    from .. import builders, registry
+
+    read = builders.builder_symbols(config.profile, config.overrides)
+    if read is None:
+        return None
+    wanted = {*read, config.benchmark or registry.get_manifest(config.profile).benchmark}
+    wanted |= {*config.proxies, *config.proxies.values()}
+    if config.synthetic_leverage:
+        wanted |= {*config.synthetic, *(u for u, _ in config.synthetic.values())}
+    return sorted(wanted)
+
+
+def cmd_backtest(args: argparse.Namespace) -> str:
+    from pydantic import ValidationError
+
+    from .. import registry
+    from ..backtest import BacktestConfig, run_backtest
+    from ..errors import UsageError
+    from ..prices import load_prices
+
+    t0 = time.perf_counter()
+    try:
+        config = BacktestConfig(
+            profile=registry.resolve(args.profile), start=args.start, end=args.end,
+            initial_equity=args.initial_equity, cost_bps=args.cost_bps,
+            execution=args.execution, integer_shares=args.integer_shares,
+            synthetic_leverage=args.synthetic_leverage, overrides=parse_overrides(args.set),
+            benchmark=args.benchmark.strip().upper() if args.benchmark else None,
+            trade_threshold=not args.no_trade_threshold, check_lookahead=args.check_lookahead)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'config'}: {e['msg']}"
+                             for e in exc.errors())
+        raise UsageError(f"invalid backtest options: {problems}") from None
+    prices = load_prices(args.prices, symbols=_symbols(config))
+    universe = None
+    if args.universe is not None:
+        from ..universe import load_universe
+
+        universe = load_universe(args.universe)
+    read = time.perf_counter() - t0
+    note(f"read: {read:.3f} s ({len(prices)} price rows from {args.prices})")
+    result = run_backtest(config, prices, universe,
+                          progress=lambda line: print(f"note: {line}", file=sys.stderr))
+    t0 = time.perf_counter()
+    files = write_outputs(result, args.output, extra={"prices_file": str(args.prices),
+                                                      "read_seconds": read})
+    note(f"write: {time.perf_counter() - t0:.3f} s ({len(files)} files in {args.output})")
+    for code, count in result.warnings.items():
+        if code != "below_trade_threshold":
+            note(f"{code}: {count} ({result.diagnostics['warning_examples'].get(code, '')})")
+    keys = ("total_return", "cagr", "annual_volatility", "sharpe_ratio", "max_drawdown",
+            "turnover_per_year", "benchmark_total_return")
+    return json.dumps({"run_id": result.run_id, "profile": result.profile,
+                       "start": result.sessions[0].isoformat(),
+                       "end": result.sessions[-1].isoformat(), "sessions": len(result.sessions),
+                       "files": [str(f) for f in files],
+                       "summary": {k: _finite(result.summary.get(k)) for k in keys},
+                       "warnings": result.warnings}, indent=2)
+
+
+def _finite(value: Any) -> Any:
+    import math
+
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def write_outputs(result: BacktestResult, outdir: Path, extra: dict[str, Any] | None = None
+                  ) -> list[Path]:
+    """Write :data:`FILES` for ``result`` into ``outdir``; returns the paths written."""
+    import pandas as pd
+
+    from .._version import __version__
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths = [outdir / name for name in FILES]
+    returns = pd.DataFrame({"portfolio_return": result.portfolio_returns,
+                            "equity": result.equity,
+                            "benchmark_return": result.benchmark_returns})
+    returns.to_csv(paths[0], date_format="%Y-%m-%d", lineterminator="\n")
+    result.weights_history.to_csv(paths[1], date_format="%Y-%m-%d", lineterminator="\n")
+    result.turnover.to_frame().to_csv(paths[2], date_format="%Y-%m-%d", lineterminator="\n")
+    result.trades.to_csv(paths[3], index=False, date_format="%Y-%m-%d", lineterminator="\n")
+    with paths[4].open("w", encoding="utf-8", newline="\n") as fh:
+        for record in result.decisions:
+            fh.write(json.dumps(record.to_dict(), sort_keys=True) + "\n")
+    run = {
+        "run_id": result.run_id, "package_version": __version__, "profile": result.profile,
+        "benchmark": result.benchmark, "config": json.loads(result.config.canonical_json()),
+        "start": result.sessions[0].isoformat(), "end": result.sessions[-1].isoformat(),
+        "sessions": len(result.sessions), "evaluations": len(result.decisions),
+        "fills": len(result.trades),
+        "summary": {k: _finite(v) for k, v in result.summary.items()},
+        "warnings": result.warnings, "diagnostics": result.diagnostics,
+        "phase_seconds": result.phase_seconds, **(extra or {}),
+    }
+    paths[5].write_text(json.dumps(run, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return paths
