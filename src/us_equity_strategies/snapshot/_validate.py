@@ -50,6 +50,19 @@ def _rows(frame: pd.DataFrame, mask: np.ndarray, key: str) -> str:
     return ", ".join(labels) + more
 
 
+def _parse_dates(raw: np.ndarray) -> np.ndarray:
+    """ISO ``YYYY-MM-DD`` text parses with numpy (fast); anything else goes through pandas."""
+    import pandas as pd
+
+    try:
+        values = np.asarray(raw, dtype=object)
+        if all(type(v) is str and len(v) == 10 for v in values):
+            return values.astype("datetime64[D]").astype("datetime64[ns]")
+    except ValueError:
+        pass
+    return pd.to_datetime(pd.Series(raw), errors="coerce").to_numpy(dtype="datetime64[ns]")
+
+
 def _months_between(a: dt.date, b: dt.date) -> int:
     return (b.year - a.year) * 12 + (b.month - a.month)
 
@@ -110,11 +123,7 @@ def _type_columns(snapshot: Snapshot, manifest: Manifest) -> _Typed:
             out[spec.name] = raw if raw.dtype == bool else \
                 np.array([coerce_bool(v) for v in raw], dtype=bool)
         elif spec.dtype is DType.DATE:
-            if kind == "M":
-                parsed = raw.astype("datetime64[ns]")
-            else:
-                parsed = pd.to_datetime(pd.Series(raw), errors="coerce").to_numpy(
-                    dtype="datetime64[ns]")
+            parsed = _parse_dates(raw) if kind != "M" else raw.astype("datetime64[ns]")
             nat = np.isnat(parsed)
             bad = nat & ~null
             if bad.any():
