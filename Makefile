@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/us-equity
-PROFILES := tqqq_growth_income soxl_soxx_trend_income global_etf_rotation
+# Every installed profile (built in and plugins), as listed by the CLI itself.
+PROFILES = $$($(CLI) list --format json | $(PY) -c 'import json, sys; print(" ".join(r["name"] for r in json.load(sys.stdin)))')
 
 .PHONY: setup demo test bench clean
 

@@ -22,6 +22,13 @@ Model, per session ``t`` and symbol ``i`` (log returns)::
 Prices are not rounded to cents so that identities such as the 3x daily reset hold to
 floating-point precision. The path depends jointly on ``(start, end, seed)``: a sub-window is
 *not* a slice of the default window.
+
+Stock-selection profiles get synthetic single stocks, 2x single-stock products and a
+point-in-time universe table with sectors, weights and membership changes
+(:func:`demo_stock_prices`, :func:`demo_all_prices`, :func:`demo_universe`; specs and model
+in :mod:`us_equity_strategies.demo_stocks`). They share the ETFs' factor path but draw their
+own noise from ``default_rng([seed, 1])`` / ``[seed, 2]``, so :func:`demo_prices` is the same
+with or without them. Like everything here: synthetic, **not market data**.
 """
 
 import functools
@@ -38,8 +45,13 @@ __all__ = [
     "DEMO_START",
     "DEMO_SYMBOLS",
     "LEVERAGED_FEE",
+    "demo_all_prices",
+    "demo_all_prices_cached",
     "demo_prices",
     "demo_prices_cached",
+    "demo_stock_prices",
+    "demo_universe",
+    "demo_universe_cached",
 ]
 
 DEMO_SEED: int = 20240101
@@ -135,6 +147,25 @@ def _regime_paths(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return drift / _TRADING_DAYS, vol_mult, regime
 
 
+def _market_factors(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Daily factor log returns (n, F) and regime volatility multipliers (n,).
+
+    Draws exactly one ``(n, F)`` standard-normal block from ``rng``. :mod:`demo_stocks` calls
+    it on a fresh ``default_rng(seed)`` so single stocks share the ETFs' factor path.
+    """
+    z_factor = rng.standard_normal((n, len(_FACTORS)))
+    drift, vol_mult, regime = _regime_paths(n)
+    # Demean factor shocks within each regime so every regime delivers its designed factor
+    # return for any seed (the drawdown and recovery are part of the demo's contract);
+    # daily volatility is kept, and symbols still differ through idiosyncratic shocks.
+    for i in np.unique(regime):
+        sel = regime == i
+        if sel.sum() > 1:
+            z_factor[sel] -= z_factor[sel].mean(axis=0)
+    regime_vol = np.where(_FACTOR_REGIME_VOL > 0, vol_mult[:, None], 1.0)
+    return drift + _FACTOR_VOL * regime_vol * z_factor, vol_mult
+
+
 def _ohlc_from_close(
     close: np.ndarray, prev_close: np.ndarray, sigma: np.ndarray, zg, zh, zl
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -187,23 +218,13 @@ def demo_prices(
     # Draw every random number up front, in a fixed order and shape, so the output is a pure
     # function of (start, end, seed) and the specs above.
     rng = np.random.default_rng(seed)
-    z_factor = rng.standard_normal((n, len(_FACTORS)))
+    factors, vol_mult = _market_factors(rng, n)  # first draw: the factor shocks
     z_idio = rng.standard_normal((n, k))
     z_trend = rng.standard_normal((n + _TREND_WINDOW, k))
     z_gap, z_high, z_low, z_vol = rng.standard_normal((4, n, m))
     z_track = rng.standard_normal((n, m))
 
     # --- factor-model symbols -------------------------------------------------------------
-    drift, vol_mult, regime = _regime_paths(n)
-    # Demean factor shocks within each regime so every regime delivers its designed factor
-    # return for any seed (the drawdown and recovery are part of the demo's contract);
-    # daily volatility is kept, and symbols still differ through idiosyncratic shocks.
-    for i in np.unique(regime):
-        sel = regime == i
-        if sel.sum() > 1:
-            z_factor[sel] -= z_factor[sel].mean(axis=0)
-    regime_vol = np.where(_FACTOR_REGIME_VOL > 0, vol_mult[:, None], 1.0)
-    factors = drift + _FACTOR_VOL * regime_vol * z_factor
 
     p0 = np.array([_FACTOR_SPECS[s][0] for s in factor_syms])
     alpha = np.array([_FACTOR_SPECS[s][1] for s in factor_syms]) / _TRADING_DAYS
@@ -310,3 +331,67 @@ def demo_prices_cached() -> pd.DataFrame:
         the cache (copying is much cheaper than regenerating).
     """
     return _default_demo_prices().copy()
+
+
+def demo_stock_prices(
+    start: date = DEMO_START, end: date = DEMO_AS_OF, seed: int = DEMO_SEED
+) -> pd.DataFrame:
+    """Synthetic OHLCV bars of the demo single stocks and 2x products (not market data).
+
+    Same columns, dtypes and order as :func:`demo_prices`; symbols that list or delist inside
+    the window (:data:`demo_stocks.LISTED`, :data:`demo_stocks.LEAVES`) have rows only while
+    listed. Symbols: :data:`demo_stocks.STOCK_SYMBOLS` + :data:`demo_stocks.PRODUCT_SYMBOLS`.
+    Raises ValueError if the window has no NYSE session.
+    """
+    from .demo_stocks import stock_prices
+
+    return stock_prices(start, end, seed)
+
+
+def demo_all_prices(
+    start: date = DEMO_START, end: date = DEMO_AS_OF, seed: int = DEMO_SEED
+) -> pd.DataFrame:
+    """:func:`demo_prices` and :func:`demo_stock_prices` in one long table, sorted by
+    ``(symbol, date)`` with a fresh ``RangeIndex`` (the ETF rows equal :func:`demo_prices`)."""
+    from .demo_stocks import merge_sorted
+
+    return merge_sorted(demo_prices(start, end, seed), demo_stock_prices(start, end, seed))
+
+
+def demo_universe(
+    start: date = DEMO_START, end: date = DEMO_AS_OF, seed: int = DEMO_SEED
+) -> pd.DataFrame:
+    """The synthetic point-in-time universe of the demo stocks (not market data).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``symbol, sector, start_date, end_date, weight``: inclusive dates (``NaT`` = open;
+        the convention of :func:`universe.load_universe`), one row per member per calendar
+        quarter, ``weight`` = market cap in percent of all members' caps at the last session
+        before the row starts. UBER, TSLA and PLTR join mid-window, TWTR and ATVI leave;
+        sectors are GICS labels plus the iShares ``Communication`` (NFLX, DIS, TMUS).
+    """
+    from .demo_stocks import universe_table
+
+    return universe_table(start, end, seed)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_all_prices() -> pd.DataFrame:
+    return demo_all_prices()
+
+
+@functools.lru_cache(maxsize=1)
+def _default_universe() -> pd.DataFrame:
+    return demo_universe()
+
+
+def demo_all_prices_cached() -> pd.DataFrame:
+    """``demo_all_prices()`` for the default window and seed, generated once (a copy)."""
+    return _default_all_prices().copy()
+
+
+def demo_universe_cached() -> pd.DataFrame:
+    """``demo_universe()`` for the default window and seed, generated once (a copy)."""
+    return _default_universe().copy()

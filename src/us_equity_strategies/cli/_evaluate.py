@@ -16,6 +16,7 @@ from ._common import (
     profile_for_file,
     with_equity,
 )
+from ._snapshot import add_universe_options, check_universe_options, load_universe_args
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -48,8 +49,11 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
                     "--profile may be omitted when STRATEGY_PROFILE is set or the snapshot's "
                     "sidecar manifest names the profile. --as-of defaults to the context's "
                     "as_of, else the snapshot's. Without --snapshot, the embedded synthetic "
-                    "demo data is used (and stderr says so); value-mode profiles then assume "
-                    "a $100,000 cash-only portfolio unless --equity or --context is given.")
+                    "demo data is used (and stderr says so), as by dry-run: demo prices, the "
+                    "demo universe for stock-selection profiles, evaluation on the first "
+                    "session after the snapshot for profiles with an execution window; "
+                    "value-mode profiles then assume a $100,000 cash-only portfolio unless "
+                    "--equity or --context is given.")
     p.add_argument("--snapshot", type=Path, metavar="FILE",
                    help="snapshot file (.csv, .parquet, .json, .jsonl); default: demo data")
     _add_run_options(p)
@@ -63,9 +67,14 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         description="Build the profile's snapshot from a price history (or the embedded "
                     "synthetic demo data when --prices is absent), evaluate it with the "
                     "production runner and print a readable summary followed by the "
-                    "decision JSON. Nothing is written or traded.")
+                    "decision JSON. Nothing is written or traded. Stock-selection profiles "
+                    "need --universe or --membership with --prices; on demo data they use "
+                    "the demo universe unless one is given. On demo data, profiles with a "
+                    "monthly execution window build the snapshot on --as-of (default: the "
+                    "demo's last session) and are evaluated on the next NYSE session.")
     p.add_argument("--prices", type=Path, metavar="FILE",
                    help="long price history (.csv or .parquet); default: demo data")
+    add_universe_options(p)
     _add_run_options(p)
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="text: summary then decision JSON; json: decision JSON only")
@@ -102,11 +111,12 @@ def _context(args: argparse.Namespace, fallback: dt.date | None) -> EvaluationCo
     return with_equity(context, args.equity)
 
 
-def _dry_run(args: argparse.Namespace, prices: Any, fallback: dt.date) -> StrategyDecision:
+def _dry_run(args: argparse.Namespace, prices: Any, fallback: dt.date,
+             universe: Any = None) -> StrategyDecision:
     from ..dryrun import dry_run
 
     result = dry_run(args.profile, prices, args.as_of, _context(args, fallback),
-                     parse_overrides(args.set))
+                     parse_overrides(args.set), universe=universe)
     for text in result.notes:
         note(text)
     return result.decision
@@ -138,16 +148,19 @@ def cmd_evaluate(args: argparse.Namespace) -> str:
 def cmd_dry_run(args: argparse.Namespace) -> str:
     from .. import registry
 
-    registry.resolve(args.profile)
+    profile = registry.resolve(args.profile)
     parse_overrides(args.set)  # reject malformed --set before loading data
+    check_universe_options(args, profile, demo_fallback=args.prices is None)
     if args.prices is None:
         from .. import demo
 
-        return _render(_dry_run(args, None, demo.DEMO_AS_OF), args.format, args.lang)
+        return _render(_dry_run(args, None, demo.DEMO_AS_OF, load_universe_args(args)),
+                       args.format, args.lang)
     from ..prices import load_prices
 
     prices = load_prices(args.prices)
+    universe = load_universe_args(args)
     last = prices["date"].max().date()
     if args.as_of is None and args.context is None:
         note(f"--as-of not given: using the last date in {args.prices}: {last}")
-    return _render(_dry_run(args, prices, last), args.format, args.lang)
+    return _render(_dry_run(args, prices, last, universe), args.format, args.lang)
