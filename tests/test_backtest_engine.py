@@ -422,13 +422,14 @@ def test_cli_backtest_writes_outputs(tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 0, captured.err
     payload = json.loads(captured.out)
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["portfolio_returns.csv", "weights_history.csv", "turnover_history.csv", "trades.csv",
-         "decisions.jsonl", "run.json"])
+    assert {"summary.csv", "portfolio_returns.csv", "weights_history.csv",
+            "turnover_history.csv", "trades.csv", "decisions.jsonl", "run.json",
+            "report.html", "timings.json"} <= {p.name for p in out.iterdir()}
     run = json.loads((out / "run.json").read_text())
     assert run["run_id"] == payload["run_id"] and run["config"]["integer_shares"] is True
     assert run["config"]["overrides"] == {"income_threshold_usd": 5000}
-    assert set(run["phase_seconds"]) == {"load", "features", "loop", "metrics", "report"}
+    timings = json.loads((out / "timings.json").read_text())
+    assert set(timings["phase_seconds"]) == {"load", "features", "loop", "metrics", "report"}
     returns = pd.read_csv(out / "portfolio_returns.csv")
     assert list(returns.columns) == ["date", "portfolio_return", "equity", "benchmark_return"]
     assert len(returns) == payload["sessions"] == len(calendar.sessions(

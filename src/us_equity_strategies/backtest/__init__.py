@@ -12,9 +12,19 @@ reference research backtests (features.md §7).
 
 from ._config import DEFAULT_PROXIES, DEFAULT_SYNTHETIC, BacktestConfig, data_sha256
 from ._engine import BacktestResult, DecisionRecord, evaluation_plan, run_backtest
+from ._outputs import write_outputs
 from ._portfolio import Account, Execution, Fill
 from ._precompute import LookAheadError, SnapshotSource, first_difference
 from ._prices import PriceMatrix, price_matrix, run_sessions, splice_proxies, splice_synthetic
+from ._report import write_report
+from ._sweep import (
+    Executor,
+    JoblibExecutor,
+    SerialExecutor,
+    expand_grid,
+    load_grid,
+    run_sweep,
+)
 
 __all__ = [
     "DEFAULT_PROXIES",
@@ -24,16 +34,24 @@ __all__ = [
     "BacktestResult",
     "DecisionRecord",
     "Execution",
+    "Executor",
     "Fill",
+    "JoblibExecutor",
     "LookAheadError",
     "PriceMatrix",
+    "SerialExecutor",
     "SnapshotSource",
     "data_sha256",
     "evaluation_plan",
+    "expand_grid",
     "first_difference",
+    "load_grid",
     "price_matrix",
     "run_backtest",
     "run_sessions",
+    "run_sweep",
     "splice_proxies",
     "splice_synthetic",
+    "write_outputs",
+    "write_report",
 ]

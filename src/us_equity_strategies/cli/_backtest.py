@@ -7,17 +7,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._common import date_arg, equity_arg, note, parse_overrides
 
-if TYPE_CHECKING:
-    from ..backtest import BacktestResult
+__all__ = ["add_parsers"]
 
-__all__ = ["FILES", "add_parsers", "write_outputs"]
-
-FILES = ("portfolio_returns.csv", "weights_history.csv", "turnover_history.csv", "trades.csv",
-         "decisions.jsonl", "run.json")
+FILES = ("summary.csv", "portfolio_returns.csv", "weights_history.csv", "turnover_history.csv",
+         "trades.csv", "decisions.jsonl", "run.json", "report.html", "*.png", "timings.json")
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -28,7 +25,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
                     "builder and entrypoint at every session its cadence requires, a "
                     "simulated account (shares, cash, costs) and fills at the close. Writes "
                     f"{', '.join(FILES)} to OUTDIR and prints the run id, the files and the "
-                    "headline metrics as JSON; per-phase timings go to stderr. See "
+                    "headline metrics as JSON; per-phase timings go to stderr and "
+                    "timings.json (the only file that differs between identical runs). See "
                     "docs/backtest.md for the timing and accounting conventions.")
     p.add_argument("--profile", help="profile name or alias (default: $STRATEGY_PROFILE)")
     p.add_argument("--prices", required=True, type=Path, metavar="FILE",
@@ -57,6 +55,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
                         "it to equal the precomputed one (default 0: off)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a profile parameter (repeatable; values parsed as JSON)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing OUTDIR that holds only backtest output files")
     p.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR",
                    help="directory for the output files (created if missing)")
     p.set_defaults(func=cmd_backtest)
@@ -108,8 +108,15 @@ def cmd_backtest(args: argparse.Namespace) -> str:
     result = run_backtest(config, prices, universe,
                           progress=lambda line: print(f"note: {line}", file=sys.stderr))
     t0 = time.perf_counter()
-    files = write_outputs(result, args.output, extra={"prices_file": str(args.prices),
-                                                      "read_seconds": read})
+    from ..backtest._config import data_sha256
+    from ..backtest._outputs import write_outputs
+
+    files = list(write_outputs(
+        result, args.output, overwrite=args.overwrite,
+        data_sha256={"prices": data_sha256(prices), "universe": data_sha256(universe)},
+        extra={"prices_file": str(args.prices)},
+        timings={"read_seconds": read},
+    ).values())
     note(f"write: {time.perf_counter() - t0:.3f} s ({len(files)} files in {args.output})")
     for code, count in result.warnings.items():
         if code != "below_trade_threshold":
@@ -128,36 +135,3 @@ def _finite(value: Any) -> Any:
     import math
 
     return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-def write_outputs(result: BacktestResult, outdir: Path, extra: dict[str, Any] | None = None
-                  ) -> list[Path]:
-    """Write :data:`FILES` for ``result`` into ``outdir``; returns the paths written."""
-    import pandas as pd
-
-    from .._version import __version__
-
-    outdir.mkdir(parents=True, exist_ok=True)
-    paths = [outdir / name for name in FILES]
-    returns = pd.DataFrame({"portfolio_return": result.portfolio_returns,
-                            "equity": result.equity,
-                            "benchmark_return": result.benchmark_returns})
-    returns.to_csv(paths[0], date_format="%Y-%m-%d", lineterminator="\n")
-    result.weights_history.to_csv(paths[1], date_format="%Y-%m-%d", lineterminator="\n")
-    result.turnover.to_frame().to_csv(paths[2], date_format="%Y-%m-%d", lineterminator="\n")
-    result.trades.to_csv(paths[3], index=False, date_format="%Y-%m-%d", lineterminator="\n")
-    with paths[4].open("w", encoding="utf-8", newline="\n") as fh:
-        for record in result.decisions:
-            fh.write(json.dumps(record.to_dict(), sort_keys=True) + "\n")
-    run = {
-        "run_id": result.run_id, "package_version": __version__, "profile": result.profile,
-        "benchmark": result.benchmark, "config": json.loads(result.config.canonical_json()),
-        "start": result.sessions[0].isoformat(), "end": result.sessions[-1].isoformat(),
-        "sessions": len(result.sessions), "evaluations": len(result.decisions),
-        "fills": len(result.trades),
-        "summary": {k: _finite(v) for k, v in result.summary.items()},
-        "warnings": result.warnings, "diagnostics": result.diagnostics,
-        "phase_seconds": result.phase_seconds, **(extra or {}),
-    }
-    paths[5].write_text(json.dumps(run, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return paths
