@@ -28,7 +28,7 @@ test: setup
 bench: setup
 	$(PY) benchmarks/bench_cli_cold_start.py
 	$(PY) benchmarks/bench_evaluate_latency.py
-	cd benchmarks && ../$(PY) bench_features.py && ../$(PY) bench_stock_snapshots.py && ../$(PY) bench_backtest.py
+	cd benchmarks && ../$(PY) bench_features.py && ../$(PY) bench_stock_snapshots.py && ../$(PY) bench_backtest.py && ../$(PY) bench_backtest_monthly.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

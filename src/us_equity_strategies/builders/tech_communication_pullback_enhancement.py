@@ -212,3 +212,19 @@ def snapshot_from_panel(feature_panel: pd.DataFrame, as_of: dt.date,
     validate_snapshot(snapshot, manifest, parameters=used, required_rows=loaded.required_rows,
                       params_model=params)
     return snapshot
+
+
+def precompute(prices: pd.DataFrame, params: Parameters, *,
+               universe: pd.DataFrame) -> pd.DataFrame:
+    """Backtest fast path: the feature panel of the whole history, computed once.
+
+    Every feature at a row uses only that symbol's earlier rows, so slicing the panel at
+    ``as_of`` (:func:`build_from`) equals :func:`build` on prices truncated to ``as_of``.
+    """
+    return panel(prices)
+
+
+def build_from(pre: pd.DataFrame, as_of: dt.date, params: Parameters, *,
+               universe: pd.DataFrame) -> pd.DataFrame:
+    """The snapshot table at ``as_of`` from :func:`precompute` output."""
+    return build_from_panel(pre, as_of, params, universe)
