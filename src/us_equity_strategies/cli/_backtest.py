@@ -17,22 +17,14 @@ FILES = ("summary.csv", "portfolio_returns.csv", "weights_history.csv", "turnove
          "trades.csv", "decisions.jsonl", "run.json", "report.html", "*.png", "timings.json")
 
 
-def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Register ``backtest`` on ``sub``."""
-    p = sub.add_parser(
-        "backtest", parents=[common], help="simulate a profile over a price history",
-        description="Backtest PROFILE from START to END with the profile's own snapshot "
-                    "builder and entrypoint at every session its cadence requires, a "
-                    "simulated account (shares, cash, costs) and fills at the close. Writes "
-                    f"{', '.join(FILES)} to OUTDIR and prints the run id, the files and the "
-                    "headline metrics as JSON; per-phase timings go to stderr and "
-                    "timings.json (the only file that differs between identical runs). See "
-                    "docs/backtest.md for the timing and accounting conventions.")
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``backtest`` and ``sweep``: data, window, account and fills."""
+    from ._snapshot import add_universe_options
+
     p.add_argument("--profile", help="profile name or alias (default: $STRATEGY_PROFILE)")
     p.add_argument("--prices", required=True, type=Path, metavar="FILE",
                    help="long price history (.csv or .parquet: date, symbol, close)")
-    p.add_argument("--universe", type=Path, metavar="FILE",
-                   help="universe table, for profiles whose builder reads one")
+    add_universe_options(p)
     p.add_argument("--start", required=True, type=date_arg, metavar="YYYY-MM-DD")
     p.add_argument("--end", required=True, type=date_arg, metavar="YYYY-MM-DD")
     p.add_argument("--initial-equity", type=equity_arg, default=100_000.0, metavar="USD",
@@ -50,6 +42,45 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="benchmark symbol (default: the profile's manifest benchmark)")
     p.add_argument("--no-trade-threshold", action="store_true",
                    help="also fill trades below the decision's trade_threshold_value")
+
+
+def config_from_args(args: argparse.Namespace, *, check_lookahead: int = 0) -> Any:
+    """The :class:`BacktestConfig` the shared options describe (usage error if invalid)."""
+    from pydantic import ValidationError
+
+    from .. import registry
+    from ..backtest import BacktestConfig
+    from ..errors import UsageError
+    from ._snapshot import check_universe_options
+
+    profile = registry.resolve(args.profile)
+    check_universe_options(args, profile)
+    try:
+        return BacktestConfig(
+            profile=profile, start=args.start, end=args.end,
+            initial_equity=args.initial_equity, cost_bps=args.cost_bps,
+            execution=args.execution, integer_shares=args.integer_shares,
+            synthetic_leverage=args.synthetic_leverage, overrides=parse_overrides(args.set),
+            benchmark=args.benchmark.strip().upper() if args.benchmark else None,
+            trade_threshold=not args.no_trade_threshold, check_lookahead=check_lookahead)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'config'}: {e['msg']}"
+                             for e in exc.errors())
+        raise UsageError(f"invalid backtest options: {problems}") from None
+
+
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``backtest`` on ``sub``."""
+    p = sub.add_parser(
+        "backtest", parents=[common], help="simulate a profile over a price history",
+        description="Backtest PROFILE from START to END with the profile's own snapshot "
+                    "builder and entrypoint at every session its cadence requires, a "
+                    "simulated account (shares, cash, costs) and fills at the close. Writes "
+                    f"{', '.join(FILES)} to OUTDIR and prints the run id, the files and the "
+                    "headline metrics as JSON; per-phase timings go to stderr and "
+                    "timings.json (the only file that differs between identical runs). See "
+                    "docs/backtest.md for the timing and accounting conventions.")
+    add_run_options(p)
     p.add_argument("--check-lookahead", type=int, default=0, metavar="N",
                    help="rebuild the snapshot from truncated prices at N sessions and require "
                         "it to equal the precomputed one (default 0: off)")
@@ -77,40 +108,20 @@ def _symbols(config: Any) -> list[str] | None:
 
 
 def cmd_backtest(args: argparse.Namespace) -> str:
-    from pydantic import ValidationError
-
-    from .. import registry
-    from ..backtest import BacktestConfig, run_backtest
-    from ..errors import UsageError
+    from ..backtest import run_backtest, write_outputs
+    from ..backtest._config import data_sha256
     from ..prices import load_prices
+    from ._snapshot import load_universe_args
 
     t0 = time.perf_counter()
-    try:
-        config = BacktestConfig(
-            profile=registry.resolve(args.profile), start=args.start, end=args.end,
-            initial_equity=args.initial_equity, cost_bps=args.cost_bps,
-            execution=args.execution, integer_shares=args.integer_shares,
-            synthetic_leverage=args.synthetic_leverage, overrides=parse_overrides(args.set),
-            benchmark=args.benchmark.strip().upper() if args.benchmark else None,
-            trade_threshold=not args.no_trade_threshold, check_lookahead=args.check_lookahead)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'config'}: {e['msg']}"
-                             for e in exc.errors())
-        raise UsageError(f"invalid backtest options: {problems}") from None
+    config = config_from_args(args, check_lookahead=args.check_lookahead)
     prices = load_prices(args.prices, symbols=_symbols(config))
-    universe = None
-    if args.universe is not None:
-        from ..universe import load_universe
-
-        universe = load_universe(args.universe)
+    universe = load_universe_args(args)
     read = time.perf_counter() - t0
     note(f"read: {read:.3f} s ({len(prices)} price rows from {args.prices})")
     result = run_backtest(config, prices, universe,
                           progress=lambda line: print(f"note: {line}", file=sys.stderr))
     t0 = time.perf_counter()
-    from ..backtest._config import data_sha256
-    from ..backtest._outputs import write_outputs
-
     files = list(write_outputs(
         result, args.output, overwrite=args.overwrite,
         data_sha256={"prices": data_sha256(prices), "universe": data_sha256(universe)},

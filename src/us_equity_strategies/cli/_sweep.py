@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._common import date_arg, equity_arg, note, parse_overrides
+from ._backtest import add_run_options, config_from_args
+from ._common import note
 
 __all__ = ["add_parsers"]
 
@@ -54,31 +55,11 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
                     "summary table (CSV: run, the grid keys, run id and every metric with "
                     "its periods_per_year and risk-free rate). Prints the run count, worker "
                     "count and output path as JSON; progress goes to stderr.\n\n" + _GRID_HELP)
-    p.add_argument("--profile", help="profile name or alias (default: $STRATEGY_PROFILE)")
-    p.add_argument("--prices", required=True, type=Path, metavar="FILE",
-                   help="long price history (.csv or .parquet: date, symbol, close)")
-    p.add_argument("--universe", type=Path, metavar="FILE",
-                   help="universe table, for profiles whose builder reads one")
-    p.add_argument("--start", required=True, type=date_arg, metavar="YYYY-MM-DD")
-    p.add_argument("--end", required=True, type=date_arg, metavar="YYYY-MM-DD")
+    add_run_options(p)
     p.add_argument("--grid", required=True, type=Path, metavar="FILE",
                    help="grid file (.json or .toml), see below")
     p.add_argument("--jobs", type=_jobs, default=-1, metavar="N",
                    help="worker processes (default -1: all cores; 1: no subprocesses)")
-    p.add_argument("--initial-equity", type=equity_arg, default=100_000.0, metavar="USD",
-                   help="starting cash (default 100000)")
-    p.add_argument("--cost-bps", type=float, default=5.0, metavar="BPS",
-                   help="cost per trade in basis points of traded value (default 5)")
-    p.add_argument("--execution", choices=("next_close", "same_close"), default="next_close",
-                   help="fill at the next session's close (default) or the signal close")
-    p.add_argument("--integer-shares", action="store_true",
-                   help="whole shares only (rounded down; the residual stays cash)")
-    p.add_argument("--synthetic-leverage", action="store_true",
-                   help="extend TQQQ/SOXL before inception as daily-reset 3x QQQ/SOXX")
-    p.add_argument("--benchmark", metavar="SYMBOL",
-                   help="benchmark symbol (default: the profile's manifest benchmark)")
-    p.add_argument("--no-trade-threshold", action="store_true",
-                   help="also fill trades below the decision's trade_threshold_value")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="fixed profile parameter override for every run (repeatable)")
     p.add_argument("--risk-free", type=_rate, default=0.0, metavar="RATE",
@@ -87,27 +68,6 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, type=Path, metavar="OUT.csv",
                    help="summary table to write (CSV)")
     p.set_defaults(func=cmd_sweep)
-
-
-def _base_config(args: argparse.Namespace) -> Any:
-    from pydantic import ValidationError
-
-    from .. import registry
-    from ..backtest import BacktestConfig
-    from ..errors import UsageError
-
-    try:
-        return BacktestConfig(
-            profile=registry.resolve(args.profile), start=args.start, end=args.end,
-            initial_equity=args.initial_equity, cost_bps=args.cost_bps,
-            execution=args.execution, integer_shares=args.integer_shares,
-            synthetic_leverage=args.synthetic_leverage, overrides=parse_overrides(args.set),
-            benchmark=args.benchmark.strip().upper() if args.benchmark else None,
-            trade_threshold=not args.no_trade_threshold)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'config'}: {e['msg']}"
-                             for e in exc.errors())
-        raise UsageError(f"invalid backtest options: {problems}") from None
 
 
 def _read_symbols(tasks: list[Any]) -> list[str] | None:
@@ -145,18 +105,15 @@ def _write_csv(frame: Any, path: Path, overwrite: bool) -> None:
 def cmd_sweep(args: argparse.Namespace) -> str:
     from ..backtest import _sweep as sweep
     from ..prices import load_prices
+    from ._snapshot import load_universe_args
 
     t0 = time.perf_counter()
-    base = _base_config(args)
+    base = config_from_args(args)
     grid = sweep.load_grid(args.grid)
     # Validate every grid point before reading prices or starting workers.
     tasks = sweep.sweep_tasks(base, grid, prices=str(args.prices))
     prices = load_prices(args.prices, symbols=_read_symbols(tasks))
-    universe = None
-    if args.universe is not None:
-        from ..universe import load_universe
-
-        universe = load_universe(args.universe)
+    universe = load_universe_args(args)
     note(f"read: {time.perf_counter() - t0:.3f} s ({len(prices)} price rows from "
          f"{args.prices}, {len(tasks)} grid points from {args.grid})")
     executor = sweep.SerialExecutor() if args.jobs == 1 else sweep.JoblibExecutor(args.jobs)
