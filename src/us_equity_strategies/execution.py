@@ -51,6 +51,16 @@ class WindowCheck:
     no_op_reason: str | None
     calendar_source: str = CALENDAR_SOURCE
 
+    def diagnostics(self) -> dict[str, object]:
+        """The reference's metadata keys, for a decision's ``diagnostics.extras``."""
+        out: dict[str, object] = {
+            "execution_window": [d.isoformat() for d in self.window],
+            "execution_calendar_source": self.calendar_source,
+        }
+        if not self.in_window:
+            out["no_op_reason"] = self.no_op_reason
+        return out
+
 
 def execution_window(snapshot_as_of: dt.date, n: int) -> tuple[dt.date, ...]:
     """The next ``n`` NYSE sessions strictly after ``snapshot_as_of`` (empty if ``n <= 0``).

@@ -287,11 +287,7 @@ def evaluate(inputs: ProfileInputs) -> StrategyDecision:
     managed += [s for s in (safe, *sorted(held)) if s not in managed and s not in benchmarks]
     window = check_execution_window(inputs.snapshot_as_of, inputs.context.as_of,
                                     params.runtime_execution_window_trading_days)
-    extras: dict[str, Any] = {
-        "execution_window": [d.isoformat() for d in window.window],
-        "execution_calendar_source": window.calendar_source,
-        "managed_symbols": managed,
-    }
+    extras: dict[str, Any] = {**window.diagnostics(), "managed_symbols": managed}
     bench = int(np.flatnonzero(symbols == bench_sym)[0])
     close = float(frame["close"].iat[bench])
 
@@ -302,7 +298,6 @@ def evaluate(inputs: ProfileInputs) -> StrategyDecision:
                            extras=extras)
 
     if not window.in_window:
-        extras["no_op_reason"] = window.no_op_reason
         return inputs.hold(str(window.no_op_reason),
                            diagnostics("waiting_execution_window", None))
 

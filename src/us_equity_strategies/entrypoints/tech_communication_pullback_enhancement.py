@@ -267,11 +267,7 @@ def evaluate(inputs: ProfileInputs) -> StrategyDecision:
     managed = _managed(symbols, bench_sym, safe)
     window = check_execution_window(inputs.snapshot_as_of, inputs.context.as_of,
                                     params.runtime_execution_window_trading_days)
-    extras: dict[str, Any] = {
-        "execution_window": [d.isoformat() for d in window.window],
-        "execution_calendar_source": window.calendar_source,
-        "managed_symbols": managed,
-    }
+    extras: dict[str, Any] = {**window.diagnostics(), "managed_symbols": managed}
     bench = int(np.flatnonzero(symbols == bench_sym)[0])
     # One block read of the float columns (pandas column access dominates the runtime).
     wanted = [*FACTORS, "adv20_usd", "close"]
@@ -288,7 +284,6 @@ def evaluate(inputs: ProfileInputs) -> StrategyDecision:
                            extras=extras)
 
     if not window.in_window:
-        extras["no_op_reason"] = window.no_op_reason
         return inputs.hold(str(window.no_op_reason),
                            diagnostics("waiting_execution_window", None))
 
