@@ -105,7 +105,7 @@ def test_build_from_equals_build_for_random_histories(lengths, seed, cut):
 @settings(max_examples=25, deadline=None)
 @given(lengths=st.lists(st.integers(0, 700), min_size=1, max_size=5),
        seed=st.integers(0, 2**32 - 1), sparse=st.booleans())
-def test_stacked_momentum_is_bit_identical_to_separate_calls(lengths, seed, sparse):
+def test_builder_momentum_is_bit_identical_to_separate_calls(lengths, seed, sparse):
     rng = np.random.default_rng(seed)
     frames = []
     for k, n in enumerate(lengths):

@@ -598,7 +598,7 @@ def test_builder_matches_slow_definitions_on_demo_prices(as_of):
        sma=st.integers(1, 260), seed=st.integers(0, 2**32 - 1))
 def test_builder_matches_slow_definitions_for_any_history_length(lengths, sma, seed):
     # Three pool symbols with random walks of random lengths (0 rows = no data) exercise the
-    # stacked computations at every boundary: < 127, < sma, < 253 rows, < 13 months.
+    # per-symbol computations at every boundary: < 127, < sma, < 253 rows, < 13 months.
     rng = np.random.default_rng(seed)
     end = dt.date(2025, 3, 14)
     series = {}

@@ -64,10 +64,6 @@ VOL_WINDOW = 126
 COLUMNS = ("as_of", "symbol", "role", "close", "momentum_13612w", "score", "sma_pass",
            "eligible", "vol_126", "history_days", "selection_rule_id", "selection_rule_version")
 
-# Exactly 400 Gregorian years: shifting dates by a multiple keeps every (month, day).
-_GREGORIAN_CYCLE = np.timedelta64(146_097, "D")
-
-
 def _roles(params: Any) -> dict[str, str]:
     roles: dict[str, str] = {}
     for symbols, role in ((params.ranking_pool, "ranking"), (params.canary_assets, "canary"),
@@ -113,43 +109,13 @@ def _slices(prices: pd.DataFrame, symbols: list[str]
 
 def _momentum(dates: np.ndarray, closes: np.ndarray, ranges: dict[str, slice]
               ) -> dict[str, np.ndarray]:
-    """:func:`indicators.momentum_13612w` of every symbol's history from one stacked call.
-
-    Histories are stacked into one series, history ``k`` shifted by ``k`` x 400 Gregorian
-    years so the index stays ascending and month-ends never mix. Row ``t`` of a history
-    then gets the same month-end points and arithmetic as a separate call, except that the
-    call counts rows and month-ends from the start of the stack; rows below the thresholds
-    counted in their own history (253 rows, 13 months with a valid close) are set to NaN,
-    which is what a separate call returns there. Bit-identical to separate calls (tested).
-    """
-    out = {s: np.full(r.stop - r.start, np.nan) for s, r in ranges.items()}
-    used = [s for s, r in ranges.items() if r.stop - r.start >= indicators.MOMENTUM_13612W_MIN_ROWS]
-    if not used:
-        return out
-    d = np.concatenate([dates[ranges[s]] for s in used])
-    c = np.concatenate([closes[ranges[s]] for s in used])
-    lengths = np.array([ranges[s].stop - ranges[s].start for s in used])
-    seg = np.repeat(np.arange(len(used)), lengths)
-    shifted = d.astype("datetime64[s]") + seg * _GREGORIAN_CYCLE
-    values = indicators.momentum_13612w(
-        pd.Series(c, index=pd.DatetimeIndex(shifted), copy=False)).to_numpy(copy=True)
-    # Own row count and own count of months with a valid close among rows <= t.
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    own_rows = np.arange(1, c.size + 1) - np.repeat(starts, lengths)
-    key = d.astype("datetime64[M]").astype(np.int64) + seg * 10**6  # month, per history
-    valid = np.flatnonzero(~np.isnan(c))
-    new_month = np.ones(valid.size, dtype=np.int64)
-    new_month[1:] = key[valid[1:]] != key[valid[:-1]]
-    counts = np.zeros(c.size, dtype=np.int64)
-    counts[valid] = np.cumsum(new_month)
-    counts = np.maximum.accumulate(counts)
-    before = np.concatenate(([0], counts[starts[1:] - 1]))  # counted in earlier histories
-    own_months = counts - np.repeat(before, lengths)
-    values[(own_rows < indicators.MOMENTUM_13612W_MIN_ROWS)
-           | (own_months < indicators.MOMENTUM_13612W_MIN_MONTH_ENDS)] = np.nan
-    for s, lo, n in zip(used, starts, lengths, strict=True):
-        out[s] = values[lo: lo + n]
-    return out
+    """:func:`indicators.momentum_13612w` of every symbol's whole history (one call each)."""
+    return {
+        s: indicators.momentum_13612w(
+            pd.Series(closes[r], index=pd.DatetimeIndex(dates[r]), copy=False)).to_numpy()
+        if r.stop > r.start else np.full(0, np.nan)
+        for s, r in ranges.items()
+    }
 
 
 @dataclass(frozen=True)
