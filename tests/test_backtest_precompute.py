@@ -156,17 +156,29 @@ def test_builder_symbols():
     assert len(builders.builder_symbols("global_etf_rotation")) == 27
 
 
+def fast_name(mod) -> str:
+    """The fast-path function the backtester calls (build_columns is preferred)."""
+    return "build_columns" if hasattr(mod, "build_columns") else "build_from"
+
+
+def relabel(table, as_of: dt.date):
+    """``table`` with its as_of column set to ``as_of`` (a DataFrame or numpy columns)."""
+    if isinstance(table, pd.DataFrame):
+        return table.assign(as_of=as_of.isoformat())
+    return {**table, "as_of": np.full(len(table["symbol"]), as_of.isoformat(), dtype=object)}
+
+
 def test_guard_catches_a_peeking_fast_path(monkeypatch):
     px = demo.demo_prices_cached()
     mod = module("tqqq_growth_income")
-    honest = mod.build_from
+    honest = getattr(mod, fast_name(mod))
 
     def peeking(pre, as_of, p):  # reads the next day's data
-        return honest(pre, as_of + dt.timedelta(days=1), p).assign(as_of=as_of.isoformat())
+        return relabel(honest(pre, as_of + dt.timedelta(days=1), p), as_of)
 
     source = SnapshotSource("tqqq_growth_income", px)
     source.check(dt.date(2024, 6, 3))  # honest: passes
-    monkeypatch.setattr(mod, "build_from", peeking)
+    monkeypatch.setattr(mod, fast_name(mod), peeking)
     with pytest.raises(LookAheadError, match=r"session 2024-06-03: .*column 'close', row "):
         source.check(dt.date(2024, 6, 3))
 
@@ -176,12 +188,12 @@ def test_guard_compares_errors_too(monkeypatch):
     mod = module("soxl_soxx_trend_income")
     source = SnapshotSource("soxl_soxx_trend_income", px)
     source.check(dt.date(2018, 1, 5))  # both paths fail the same way: fine
-    honest = mod.build_from
+    honest = getattr(mod, fast_name(mod))
 
     def forgiving(pre, as_of, p):  # uses later rows to get past the history requirement
-        return honest(pre, dt.date(2019, 1, 2), p).assign(as_of=as_of.isoformat())
+        return relabel(honest(pre, dt.date(2019, 1, 2), p), as_of)
 
-    monkeypatch.setattr(mod, "build_from", forgiving)
+    monkeypatch.setattr(mod, fast_name(mod), forgiving)
     with pytest.raises(LookAheadError, match="precomputed gave a table, data <= 2018-01-05 "
                                              "gave PriceHistoryError"):
         source.check(dt.date(2018, 1, 5))

@@ -616,3 +616,43 @@ def test_profile_inputs_rows_are_plain_python(unit):
     h = inputs.hold("waiting", Diagnostics(signal="wait"), risk_flags=["emergency"])
     assert h.risk_flags == (RiskFlag.EMERGENCY, RiskFlag.NO_EXECUTE)
     assert h.no_op_reason == "waiting" and h.positions == () and not h.actionable
+
+
+def test_profile_inputs_from_a_typed_table_read_columns_rows_and_frame():
+    import numpy as np
+    import pandas as pd
+
+    from us_equity_strategies.contract import ProfileInputs
+    from us_equity_strategies.snapshot import TypedTable
+
+    table = TypedTable({
+        "as_of": np.array(["2024-03-28", "2024-03-28"], dtype="datetime64[ns]"),
+        "symbol": np.array(["SPY", "BIL"], dtype=object),
+        "role": np.array([None, "cash"], dtype=object),
+        "close": np.array([500.5, float("nan")]),
+    }, problems=(), key_index={"SPY": 0, "BIL": 1})
+    ctx = EvaluationContext(as_of=dt.date(2024, 4, 1))
+    inputs = ProfileInputs(table=table, snapshot_as_of=AS_OF, context=ctx, params=None,
+                           profile="demo_profile", profile_version="1.0.0",
+                           target_mode=TargetMode.WEIGHT)
+    assert inputs.columns is table.columns
+    assert (inputs.index("BIL"), inputs.index("QQQ")) == (1, None)
+    assert inputs.row("SPY") == {"as_of": dt.datetime(2024, 3, 28), "symbol": "SPY",
+                                 "role": None, "close": 500.5}
+    assert inputs.row("BIL", ("role",)) == {"role": "cash"} and inputs.row("QQQ") is None
+    assert type(inputs.row("SPY", ("close",))["close"]) is float
+    with pytest.raises(ValueError, match="read-only"):
+        inputs.columns["close"][0] = 1.0  # profiles cannot mutate their input
+    with pytest.raises(AttributeError, match="immutable"):
+        inputs.params = 1  # type: ignore[misc]
+    assert inputs.frame is table.frame  # built once, shared by every evaluation
+    assert inputs.frame["close"].tolist()[0] == 500.5 and len(inputs.frame) == 2
+    # the frame= path (tests and tools) answers the same questions from a DataFrame
+    framed = ProfileInputs(frame=pd.DataFrame({"symbol": ["SPY", "BIL", "SPY"]}),
+                           snapshot_as_of=AS_OF, context=ctx, params=None,
+                           profile="demo_profile", profile_version="1.0.0",
+                           target_mode=TargetMode.WEIGHT)
+    assert (framed.index("SPY"), framed.index("BIL")) == (0, 1)
+    with pytest.raises(TypeError, match="exactly one of frame= or table="):
+        ProfileInputs(snapshot_as_of=AS_OF, context=ctx, params=None, profile="p",
+                      profile_version="1", target_mode=TargetMode.WEIGHT)

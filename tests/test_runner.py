@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -164,9 +165,9 @@ def test_stale_and_invalid_snapshots_rejected(acme):
 
 
 def test_snapshot_prices_prefer_snapshot_close():
-    # as validate_snapshot types it: str columns are object arrays with None for missing
-    f = pd.DataFrame({"symbol": pd.Series(["AAA", "BBB", None], dtype=object),
-                      "close": [10.0, float("nan"), 3.0]})
+    # as check_snapshot types it: str columns are object arrays with None for missing
+    f = {"symbol": np.array(["AAA", "BBB", None], dtype=object),
+         "close": np.array([10.0, float("nan"), 3.0])}
     c = EvaluationContext(as_of=NEXT, portfolio=Portfolio(total_equity=1.0, positions=(
         Holding(symbol="AAA", quantity=2, market_value=30.0),
         Holding(symbol="BBB", quantity=4, market_value=100.0),

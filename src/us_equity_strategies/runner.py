@@ -25,23 +25,27 @@ from .contract import (
 )
 from .errors import InputError, ProfileContractError, ProfileEvaluationError, StrategyError
 from .params import config_sha256, resolve_parameters
-from .snapshot import Snapshot, validate_snapshot
+from .snapshot import Snapshot, check_snapshot
 
 __all__ = ["evaluate", "fail_closed_decision", "snapshot_prices"]
 
 
-def snapshot_prices(frame: Any, context: EvaluationContext) -> dict[str, float]:
-    """Prices for whole-share sizing: snapshot ``close`` first, then portfolio-implied prices."""
+def snapshot_prices(columns: Mapping[str, np.ndarray], context: EvaluationContext
+                    ) -> dict[str, float]:
+    """Prices for whole-share sizing: snapshot ``close`` first, then portfolio-implied prices.
+
+    ``columns`` is a typed snapshot table (:attr:`TypedTable.columns`).
+    """
     prices: dict[str, float] = {}
     if context.portfolio is not None:
         for h in context.portfolio.positions:
             if h.price is not None:
                 prices[h.symbol] = h.price
-    if "close" in frame.columns:
-        close = frame["close"].to_numpy(dtype=float, na_value=np.nan)
+    close = columns.get("close")
+    if close is not None and close.dtype.kind == "f":
         ok = np.isfinite(close) & (close > 0)
-        for sym, price in zip(frame["symbol"].to_numpy()[ok], close[ok].tolist(), strict=True):
-            if sym is not None:
+        for sym, price in zip(columns["symbol"][ok].tolist(), close[ok].tolist(), strict=True):
+            if isinstance(sym, str):
                 prices[sym] = price
     return prices
 
@@ -75,12 +79,12 @@ def evaluate(
         {**context.parameters, **(overrides or {})}, manifest.profile,
     )
     used = params.model_dump(mode="json")
-    frame = validate_snapshot(
+    table = check_snapshot(
         snapshot, manifest, parameters=used, context_as_of=context.as_of,
         required_rows=loaded.required_rows, params_model=params,
     )
     inputs = ProfileInputs(
-        frame=frame, snapshot_as_of=snapshot.as_of, context=context, params=params,
+        table=table, snapshot_as_of=snapshot.as_of, context=context, params=params,
         profile=manifest.profile, profile_version=manifest.version,
         target_mode=manifest.target_mode,
     )
@@ -113,7 +117,8 @@ def evaluate(
                 f"{where} returned {field}={getattr(decision, field)!r}, expected {expected!r}"
             )
     small, warnings = sizing.assess(
-        manifest.small_account, decision, context.total_equity, snapshot_prices(frame, context)
+        manifest.small_account, decision, context.total_equity,
+        snapshot_prices(table.columns, context),
     )
     provenance = Provenance(
         snapshot_sha256=snapshot.sha256,

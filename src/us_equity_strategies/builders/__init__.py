@@ -9,7 +9,11 @@ computed once) and ``build_from(pre, as_of, params[, universe=]) -> DataFrame``,
 return exactly what ``build(truncate(prices, as_of), as_of, params)`` returns, and
 ``symbols(params)`` (the symbols it reads). :func:`precompute` and
 ``build_snapshot(..., precomputed=...)`` use them; the backtester checks the equality at
-sampled sessions (``BacktestConfig.check_lookahead``).
+sampled sessions (``BacktestConfig.check_lookahead``). A builder may instead (or also) define
+``build_columns(pre, as_of, params[, universe=]) -> dict[str, numpy.ndarray]`` with
+``DataFrame(build_columns(...)) == build_from(...)``: the snapshot then keeps numpy columns
+and no DataFrame is built unless someone reads ``snapshot.frame`` (the daily ETF profiles'
+backtests spend most of their time there otherwise).
 """
 
 from __future__ import annotations
@@ -91,7 +95,8 @@ def precompute(
 ) -> Precomputed | None:
     """Run the builder's ``precompute`` once over ``prices``; None if it has no fast path."""
     loaded, module, params = _builder(profile, overrides)
-    pre, build_from = getattr(module, "precompute", None), getattr(module, "build_from", None)
+    pre = getattr(module, "precompute", None)
+    build_from = getattr(module, "build_columns", None) or getattr(module, "build_from", None)
     if not (callable(pre) and callable(build_from)):
         return None
     data = pre(prices, params, **_universe_kwargs(loaded.manifest, universe))
@@ -132,18 +137,18 @@ def build_snapshot(
                 f"precomputed features are for profile {precomputed.profile!r} with other "
                 f"parameters; rebuild them for {manifest.profile!r} with these overrides"
             )
-        table = module.build_from(precomputed.data, as_of, params, **kwargs)
+        fast = getattr(module, "build_columns", None) or module.build_from
+        table = fast(precomputed.data, as_of, params, **kwargs)
     else:
         builder = getattr(module, manifest.snapshot.builder.split(":")[1])
         table = builder(truncate(prices, as_of), as_of, params, **kwargs)
-    snapshot = Snapshot.from_frame(
-        table,
-        profile=manifest.profile,
-        as_of=as_of,
-        contract_version=manifest.snapshot.contract_version,
-        source=source,
-        builder_parameters={k: used[k] for k in manifest.snapshot.builder_parameters},
-    )
+    meta = {"profile": manifest.profile, "as_of": as_of,
+            "contract_version": manifest.snapshot.contract_version, "source": source,
+            "builder_parameters": {k: used[k] for k in manifest.snapshot.builder_parameters}}
+    import pandas as pd
+
+    snapshot = (Snapshot.from_frame(table, **meta) if isinstance(table, pd.DataFrame)
+                else Snapshot.from_columns(table, **meta))
     if validate:
         validate_snapshot(
             snapshot, manifest, parameters=used, required_rows=loaded.required_rows,

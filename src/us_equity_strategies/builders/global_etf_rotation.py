@@ -53,7 +53,8 @@ if TYPE_CHECKING:
     from ..entrypoints.global_etf_rotation import Parameters
 
 __all__ = ["COLUMNS", "MIN_ELIGIBLE_HISTORY", "SELECTION_RULE_ID", "SELECTION_RULE_VERSION",
-           "VOL_WINDOW", "Precomputed", "build", "build_from", "precompute", "symbols"]
+           "VOL_WINDOW", "Precomputed", "build", "build_columns", "build_from", "precompute",
+           "symbols"]
 
 SELECTION_RULE_ID = "global_etf_rotation.13612w_sma"
 SELECTION_RULE_VERSION = "1"
@@ -166,6 +167,15 @@ def precompute(prices: pd.DataFrame, params: Parameters) -> Precomputed:
 def build_from(pre: Precomputed, as_of: dt.date, params: Parameters) -> pd.DataFrame:
     """The snapshot table at ``as_of`` read from :func:`precompute` output (rows <= as_of).
 
+    ``pandas.DataFrame(build_columns(pre, as_of, params))``; raises as :func:`build_columns`.
+    """
+    return pd.DataFrame(build_columns(pre, as_of, params))
+
+
+def build_columns(pre: Precomputed, as_of: dt.date, params: Parameters
+                  ) -> dict[str, np.ndarray]:
+    """The snapshot table at ``as_of`` as numpy columns (rows <= as_of).
+
     Raises
     ------
     ValueError
@@ -195,7 +205,7 @@ def build_from(pre: Precomputed, as_of: dt.date, params: Parameters) -> pd.DataF
     with np.errstate(invalid="ignore"):
         eligible = ((role == "ranking") & (hist >= MIN_ELIGIBLE_HISTORY) & (last > 0)
                     & ~np.isnan(mom) & passed)
-    return pd.DataFrame({
+    return {
         "as_of": np.full(n, as_of.isoformat(), dtype=object),
         "symbol": np.array(names, dtype=object),
         "role": role,
@@ -208,7 +218,7 @@ def build_from(pre: Precomputed, as_of: dt.date, params: Parameters) -> pd.DataF
         "history_days": hist,
         "selection_rule_id": np.full(n, SELECTION_RULE_ID, dtype=object),
         "selection_rule_version": np.full(n, SELECTION_RULE_VERSION, dtype=object),
-    })
+    }
 
 
 def build(prices: pd.DataFrame, as_of: dt.date, params: Parameters) -> pd.DataFrame:

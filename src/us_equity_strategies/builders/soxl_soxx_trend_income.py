@@ -35,8 +35,8 @@ from ..errors import PriceHistoryError
 if TYPE_CHECKING:
     from ..entrypoints.soxl_soxx_trend_income import Parameters
 
-__all__ = ["COLUMNS", "MA_SHORT", "TRADABLE_SYMBOLS", "Precomputed", "build", "build_from",
-           "precompute", "symbols"]
+__all__ = ["COLUMNS", "MA_SHORT", "TRADABLE_SYMBOLS", "Precomputed", "build", "build_columns",
+           "build_from", "precompute", "symbols"]
 
 COLUMNS = ("as_of", "symbol", "role", "close", "history_days", "ma_trend", "ma20", "ma20_slope")
 LEVERAGED = "SOXL"
@@ -96,6 +96,15 @@ def precompute(prices: pd.DataFrame, params: Parameters) -> Precomputed:
 def build_from(pre: Precomputed, as_of: dt.date, params: Parameters) -> pd.DataFrame:
     """The snapshot table at ``as_of`` read from :func:`precompute` output (rows <= as_of).
 
+    ``pandas.DataFrame(build_columns(pre, as_of, params))``; raises as :func:`build_columns`.
+    """
+    return pd.DataFrame(build_columns(pre, as_of, params))
+
+
+def build_columns(pre: Precomputed, as_of: dt.date, params: Parameters
+                  ) -> dict[str, np.ndarray]:
+    """The snapshot table at ``as_of`` as numpy columns (rows <= as_of).
+
     Raises
     ------
     PriceHistoryError
@@ -105,11 +114,10 @@ def build_from(pre: Precomputed, as_of: dt.date, params: Parameters) -> pd.DataF
     """
     if pre.key != _key(params):
         raise ValueError(f"precomputed for {pre.key}, asked for {_key(params)}")
-    day = pd.Timestamp(as_of).normalize()
-    as_of_text = day.date().isoformat()
+    as_of_text = as_of.isoformat()[:10]
     trend = params.blend_gate_trend_source
     window = params.trend_ma_window
-    cutoff = day.to_datetime64()
+    cutoff = np.datetime64(as_of_text, "ns")
     ends = {s: int(np.searchsorted(d, cutoff, side="right")) for s, d in pre.dates.items()}
     for needed, what in ((LEVERAGED, "the leveraged leg"), (trend, "the trend source")):
         if ends.get(needed, 0) == 0:
@@ -134,7 +142,7 @@ def build_from(pre: Precomputed, as_of: dt.date, params: Parameters) -> pd.DataF
                        ("ma20", np.float64), ("ma20_slope", np.float64)):
         table[col] = np.array([pre.columns[s][col][ends[s] - 1] if col in pre.columns[s]
                                else math.nan for s in rows], dtype=dtype)
-    return pd.DataFrame(table)
+    return table
 
 
 def build(prices: pd.DataFrame, as_of: dt.date, params: Parameters) -> pd.DataFrame:

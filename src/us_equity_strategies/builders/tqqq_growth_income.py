@@ -33,8 +33,8 @@ from ..errors import PriceHistoryError
 if TYPE_CHECKING:
     from ..entrypoints.tqqq_growth_income import Parameters
 
-__all__ = ["COLUMNS", "TRADABLE_SYMBOLS", "Precomputed", "build", "build_from", "precompute",
-           "symbols"]
+__all__ = ["COLUMNS", "TRADABLE_SYMBOLS", "Precomputed", "build", "build_columns", "build_from",
+           "precompute", "symbols"]
 
 COLUMNS = ("as_of", "symbol", "role", "close", "history_days", "ma200", "ma20", "ma20_slope",
            "pullback_low", "rebound_volatility")
@@ -105,6 +105,15 @@ def precompute(prices: pd.DataFrame, params: Parameters) -> Precomputed:
 def build_from(pre: Precomputed, as_of: dt.date, params: Parameters) -> pd.DataFrame:
     """The snapshot table at ``as_of`` read from :func:`precompute` output (rows <= as_of).
 
+    ``pandas.DataFrame(build_columns(pre, as_of, params))``; raises as :func:`build_columns`.
+    """
+    return pd.DataFrame(build_columns(pre, as_of, params))
+
+
+def build_columns(pre: Precomputed, as_of: dt.date, params: Parameters
+                  ) -> dict[str, np.ndarray]:
+    """The snapshot table at ``as_of`` as numpy columns (:data:`COLUMNS`, rows <= as_of).
+
     Raises
     ------
     PriceHistoryError
@@ -114,10 +123,9 @@ def build_from(pre: Precomputed, as_of: dt.date, params: Parameters) -> pd.DataF
     """
     if pre.key != _key(params):
         raise ValueError(f"precomputed for {pre.key}, asked for {_key(params)}")
-    day = pd.Timestamp(as_of).normalize()
-    as_of_text = day.date().isoformat()
+    as_of_text = as_of.isoformat()[:10]
     signal = params.benchmark_symbol
-    cutoff = day.to_datetime64()
+    cutoff = np.datetime64(as_of_text, "ns")
     ends = {s: int(np.searchsorted(d, cutoff, side="right")) for s, d in pre.dates.items()}
     if ends.get(signal, 0) == 0:
         raise PriceHistoryError(
@@ -141,7 +149,7 @@ def build_from(pre: Precomputed, as_of: dt.date, params: Parameters) -> pd.DataF
         values = np.full(n, np.nan)
         values[i] = pre.indicators[col][at[i]]
         table[col] = values
-    return pd.DataFrame(table)
+    return table
 
 
 def build(prices: pd.DataFrame, as_of: dt.date, params: Parameters) -> pd.DataFrame:

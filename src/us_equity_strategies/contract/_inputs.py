@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._context import EvaluationContext
 from ._decision import Diagnostics, PositionTarget, RiskFlag, StrategyDecision, TargetMode
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 __all__ = ["ProfileInputs"]
@@ -23,15 +23,25 @@ def _plain(values: Any) -> list[Any]:
     return values.tolist()
 
 
-@dataclass(frozen=True)
 class ProfileInputs:
     """Validated inputs of one evaluation.
 
-    ``frame`` is a typed copy of the snapshot table (dates as ``datetime64``, booleans coerced,
-    numbers ``float64``); profiles must treat it as read-only.
+    The snapshot table comes typed (dates as ``datetime64[ns]``, booleans coerced, numbers
+    ``float64``, text as ``object`` with ``None`` for missing) in two read-only views:
+    ``columns`` (name -> numpy array; cheap, what the daily profiles read) and ``frame``
+    (a DataFrame, built on first use). ``index(symbol)`` gives a row number.
+
+    Construct with ``frame=`` (tests, tools) or ``table=`` (the runner: a
+    :class:`~us_equity_strategies.snapshot.TypedTable`, whose frame is shared between
+    evaluations of one snapshot).
     """
 
-    frame: pd.DataFrame
+    __slots__ = ("_columns", "_frame", "_key_index", "_table", "context", "params", "profile",
+                 "profile_version", "snapshot_as_of", "target_mode")
+    _frame: pd.DataFrame | None
+    _table: Any
+    _columns: Mapping[str, np.ndarray] | None
+    _key_index: dict[str, int] | None
     snapshot_as_of: dt.date
     context: EvaluationContext
     params: Any
@@ -39,11 +49,77 @@ class ProfileInputs:
     profile_version: str
     target_mode: TargetMode
 
+    def __init__(
+        self,
+        frame: pd.DataFrame | None = None,
+        *,
+        table: Any = None,
+        snapshot_as_of: dt.date,
+        context: EvaluationContext,
+        params: Any,
+        profile: str,
+        profile_version: str,
+        target_mode: TargetMode,
+    ) -> None:
+        if (frame is None) == (table is None):
+            raise TypeError("ProfileInputs needs exactly one of frame= or table=")
+        put = object.__setattr__
+        put(self, "_frame", frame)
+        put(self, "_table", table)
+        put(self, "_columns", table.columns if table is not None else None)
+        put(self, "_key_index", table.key_index if table is not None else None)
+        put(self, "snapshot_as_of", snapshot_as_of)
+        put(self, "context", context)
+        put(self, "params", params)
+        put(self, "profile", profile)
+        put(self, "profile_version", profile_version)
+        put(self, "target_mode", target_mode)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"ProfileInputs is immutable (cannot set {name!r})")
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The typed table as a DataFrame (read-only)."""
+        if self._frame is None:
+            object.__setattr__(self, "_frame", self._table.frame)
+        assert self._frame is not None
+        return self._frame
+
+    @property
+    def columns(self) -> Mapping[str, np.ndarray]:
+        """The typed table as numpy columns (read-only)."""
+        if self._columns is None:
+            frame = self.frame
+            object.__setattr__(self, "_columns",
+                               {str(c): frame[c].to_numpy() for c in frame.columns})
+        assert self._columns is not None
+        return self._columns
+
+    def index(self, symbol: str) -> int | None:
+        """Row number of ``symbol`` (its first row), or None."""
+        if self._key_index is None:
+            keys: dict[str, int] = {}
+            for i, k in enumerate(self.columns["symbol"].tolist()):
+                keys.setdefault(k, i)
+            object.__setattr__(self, "_key_index", keys)
+        assert self._key_index is not None
+        return self._key_index.get(symbol)
+
+    def row(self, symbol: str, columns: Iterable[str] | None = None) -> dict[str, Any] | None:
+        """One row as plain Python values (``columns`` only, if given), or None if absent."""
+        at = self.index(symbol)
+        if at is None:
+            return None
+        cols = self.columns
+        names = cols if columns is None else columns
+        return {c: _plain(cols[c][at:at + 1])[0] for c in names}
+
     def rows(self) -> dict[str, dict[str, Any]]:
         """Snapshot rows keyed by symbol (plain Python values; cheap for small snapshots)."""
         # Column-wise tolist() is ~10x faster than to_dict("records") and yields plain Python
         # values (float, bool, str), which keeps decisions free of numpy scalars.
-        columns = {c: _plain(self.frame[c].to_numpy()) for c in self.frame.columns}
+        columns = {c: _plain(v) for c, v in self.columns.items()}
         names = list(columns)
         return {
             row[names.index("symbol")]: dict(zip(names, row, strict=True))

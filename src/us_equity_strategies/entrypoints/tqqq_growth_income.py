@@ -148,10 +148,8 @@ def _num(value: Any) -> float:
 
 
 def _signal_row(inputs: ProfileInputs, symbol: str) -> dict[str, Any]:
-    """The benchmark row only (cheaper than converting every row; presence is pre-validated)."""
-    frame = inputs.frame
-    at = list(frame["symbol"]).index(symbol)
-    return {col: frame[col].iat[at] for col in _SIGNAL_COLUMNS}
+    """The benchmark row only (presence is pre-validated by ``required_rows``)."""
+    return inputs.row(symbol, _SIGNAL_COLUMNS) or {}
 
 
 def _finite_or_none(value: float) -> float | None:

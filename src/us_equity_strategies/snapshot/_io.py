@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SnapshotError
-from ._model import Snapshot, csv_bytes
+from ._csv import csv_bytes
+from ._model import Snapshot
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -216,14 +217,10 @@ def write_snapshot(
         moment = (dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch
                   else dt.datetime.now(dt.UTC))
         generated_at = moment.isoformat()
-    written = Snapshot(
-        frame=snapshot.frame, profile=snapshot.profile, as_of=snapshot.as_of,
-        contract_version=snapshot.contract_version, sha256=digest, source=str(p),
-        builder_parameters=snapshot.builder_parameters,
-    )
+    written = snapshot.replace(sha256=digest, source=str(p), sidecar=None)
     meta = written.sidecar_dict(str(p), generated_at)
     side = json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False).encode()
     p.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(p, data)
     _atomic_write(sidecar_path(p), side)
-    return Snapshot(**{**written.__dict__, "sidecar": meta})
+    return written.replace(sidecar=meta)

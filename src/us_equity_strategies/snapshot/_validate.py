@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
 
     from ._model import Snapshot
 
-__all__ = ["coerce_bool", "validate_snapshot"]
+__all__ = ["TypedTable", "check_snapshot", "coerce_bool", "validate_snapshot"]
 
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n", ""}
@@ -40,12 +39,10 @@ def coerce_bool(value: Any) -> bool:
     return True
 
 
-def _rows(frame: pd.DataFrame, mask: np.ndarray, key: str) -> str:
+def _row_labels(keys: np.ndarray | None, mask: np.ndarray) -> str:
     idx = np.flatnonzero(mask)
-    labels = []
-    keys = frame[key].to_numpy() if key in frame.columns else None
-    for i in idx[:_MAX_ROWS_SHOWN]:
-        labels.append(f"{i}" + (f" ({keys[i]})" if keys is not None else ""))
+    labels = [f"{i}" + (f" ({keys[i]})" if keys is not None else "")
+              for i in idx[:_MAX_ROWS_SHOWN]]
     more = f" and {len(idx) - _MAX_ROWS_SHOWN} more" if len(idx) > _MAX_ROWS_SHOWN else ""
     return ", ".join(labels) + more
 
@@ -67,35 +64,51 @@ def _months_between(a: dt.date, b: dt.date) -> int:
     return (b.year - a.year) * 12 + (b.month - a.month)
 
 
-@dataclass(frozen=True)
-class _Typed:
-    """Context-independent result of checking a table against a schema (cached per snapshot)."""
+class TypedTable:
+    """A snapshot table checked against a schema (context-independent, cached per snapshot).
 
-    frame: pd.DataFrame
-    arrays: dict[str, np.ndarray]
-    problems: tuple[str, ...]
-    key_index: dict[str, int]
+    ``columns`` holds every column as a numpy array: schema columns coerced (``float64``;
+    ``bool``; ``datetime64[ns]`` at midnight; text as ``object`` with ``None`` for missing),
+    the others as they came. ``key_index`` maps each key (symbol) to its first row.
+    ``frame`` is the same table as a DataFrame, built on first use. All read-only.
+    """
+
+    __slots__ = ("_frame", "columns", "key_index", "problems")
+
+    def __init__(self, columns: dict[str, np.ndarray], problems: tuple[str, ...],
+                 key_index: dict[str, int]) -> None:
+        for values in columns.values():
+            values.flags.writeable = False
+        self.columns = columns
+        self.problems = problems
+        self.key_index = key_index
+        self._frame: pd.DataFrame | None = None
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            import pandas as pd
+
+            n = len(next(iter(self.columns.values())))
+            self._frame = pd.DataFrame(self.columns, index=pd.RangeIndex(n))
+        return self._frame
 
 
-def _type_columns(snapshot: Snapshot, manifest: Manifest) -> _Typed:
+def _type_columns(snapshot: Snapshot, manifest: Manifest) -> TypedTable:
     """Coerce every schema column once; problems are collected, not raised."""
     import pandas as pd
 
     schema = manifest.snapshot
-    frame = snapshot.frame
+    raw_columns = snapshot.columns
     problems: list[str] = []
-    key_raw = frame[schema.key_column].to_numpy() if schema.key_column in frame.columns else None
+    key_raw = raw_columns.get(schema.key_column)
 
     def rows(mask: np.ndarray) -> str:
-        idx = np.flatnonzero(mask)
-        labels = [f"{i}" + (f" ({key_raw[i]})" if key_raw is not None else "")
-                  for i in idx[:_MAX_ROWS_SHOWN]]
-        more = f" and {len(idx) - _MAX_ROWS_SHOWN} more" if len(idx) > _MAX_ROWS_SHOWN else ""
-        return ", ".join(labels) + more
+        return _row_labels(key_raw, mask)
 
     out: dict[str, np.ndarray] = {}
     for spec in schema.columns:
-        raw = frame[spec.name].to_numpy()
+        raw = np.asarray(raw_columns[spec.name])
         kind = raw.dtype.kind
         null = np.isnan(raw) if kind == "f" else pd.isna(raw) if kind in "OUT" \
             else np.zeros(len(raw), dtype=bool)
@@ -162,14 +175,13 @@ def _type_columns(snapshot: Snapshot, manifest: Manifest) -> _Typed:
             # Freshness is judged on snapshot.as_of, so it must be the table's own date.
             problems.append(f"column {schema.date_column!r}: latest date {latest} differs "
                             f"from the snapshot as_of {snapshot.as_of}")
-    typed = pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
-    for c in frame.columns:
+    for c, values in raw_columns.items():
         if c not in out:
-            typed[c] = frame[c].to_numpy()
-    return _Typed(typed, out, tuple(problems), key_index)
+            out[c] = np.array(values)  # a copy: the typed table is frozen, the source is not
+    return TypedTable(out, tuple(problems), key_index)
 
 
-def _typed(snapshot: Snapshot, manifest: Manifest) -> _Typed:
+def _typed(snapshot: Snapshot, manifest: Manifest) -> TypedTable:
     # The coercion depends only on the table and the schema, so it runs once per snapshot
     # object: evaluating the same snapshot again (dry-runs, sweeps) costs only the context checks.
     key = (manifest.profile, manifest.version, manifest.snapshot.contract_version)
@@ -188,7 +200,21 @@ def validate_snapshot(
     required_rows: Callable[[Any], Mapping[str, tuple[str, ...]]] | None = None,
     params_model: Any = None,
 ) -> pd.DataFrame:
-    """Check ``snapshot`` and return a typed copy of its table.
+    """Check ``snapshot`` and return a typed copy of its table (see :func:`check_snapshot`)."""
+    return check_snapshot(snapshot, manifest, parameters=parameters, context_as_of=context_as_of,
+                          required_rows=required_rows, params_model=params_model).frame
+
+
+def check_snapshot(
+    snapshot: Snapshot,
+    manifest: Manifest,
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    context_as_of: dt.date | None = None,
+    required_rows: Callable[[Any], Mapping[str, tuple[str, ...]]] | None = None,
+    params_model: Any = None,
+) -> TypedTable:
+    """Check ``snapshot`` and return its :class:`TypedTable`.
 
     Every problem found is reported in one :class:`SnapshotError` naming the file, the column
     and the rows (row numbers are 0-based data rows, with the symbol in brackets). The typed
@@ -199,25 +225,25 @@ def validate_snapshot(
     schema = manifest.snapshot
     where = snapshot.source
     problems: list[str] = []
-    frame = snapshot.frame
     if snapshot.profile != manifest.profile:
         problems.append(f"snapshot is for profile {snapshot.profile!r}, not {manifest.profile!r}")
     if snapshot.contract_version != schema.contract_version:
         problems.append(f"contract_version is {snapshot.contract_version!r}, the profile reads "
                         f"{schema.contract_version!r}")
-    if frame.empty:
+    raw = snapshot.columns
+    if not raw or len(snapshot) == 0:
         raise SnapshotError(f"{where}: snapshot is empty")
-    missing = [c.name for c in schema.columns if c.name not in frame.columns]
+    missing = [c.name for c in schema.columns if c.name not in raw]
     if missing:
         raise SnapshotError(f"{where}: missing required columns: {', '.join(missing)}")
     typed = _typed(snapshot, manifest)
     problems.extend(typed.problems)
-    dates = typed.arrays[schema.date_column]
+    dates = typed.columns[schema.date_column]
     if context_as_of is not None:
         future = dates > np.datetime64(context_as_of, "ns")
         if future.any():
             problems.append(f"rows dated after the evaluation as_of {context_as_of}: rows "
-                            f"{_rows(frame, future, schema.key_column)}")
+                            f"{_row_labels(raw.get(schema.key_column), future)}")
         else:
             age_s = calendar.sessions_between(snapshot.as_of, context_as_of)
             if schema.max_age_sessions is not None and age_s > schema.max_age_sessions:
@@ -250,12 +276,11 @@ def validate_snapshot(
     if problems:
         raise SnapshotError(f"{where}: invalid snapshot for {manifest.profile}:\n  - "
                             + "\n  - ".join(problems))
-    return typed.frame
+    return typed
 
 
-def _is_missing(typed: _Typed, column: str, row: int) -> bool:
+def _is_missing(typed: TypedTable, column: str, row: int) -> bool:
     import pandas as pd
 
-    values = typed.arrays.get(column)
-    value = values[row] if values is not None else typed.frame[column].to_numpy()[row]
-    return bool(pd.isna(value))
+    values = typed.columns.get(column)
+    return values is None or bool(pd.isna(values[row]))
