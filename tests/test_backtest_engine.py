@@ -329,6 +329,42 @@ def test_synthetic_leverage_starts_after_a_wipe_out_day():
     assert got == pytest.approx([10 / (1 + 3.0 - 0.0095 / 252), 10], rel=1e-14)
 
 
+def test_product_without_any_price_is_synthesised_forward_from_100():
+    # NVDL absent from the data: 100 at the underlying's first date, then 2x daily - fee.
+    px = toy({"NVDA": [10, 11, 9.9, 10], "TQQQ": [None, None, 30, 31]})
+    out, added = splice_synthetic(px, {"NVDL": ("NVDA", 2.0), "TQQQ": ("QQQ", 3.0)}, 0.0095,
+                                  fees={"NVDL": 0.01})
+    f = 0.01 / 252
+    l1 = 100 * (1 + 2 * (11 / 10 - 1) - f)
+    l2 = l1 * (1 + 2 * (9.9 / 11 - 1) - f)
+    l3 = l2 * (1 + 2 * (10 / 9.9 - 1) - f)
+    assert added == {"NVDL": 4, "TQQQ": 0}  # TQQQ: no QQQ in the data, left alone
+    got = out[out["symbol"] == "NVDL"]["close"].tolist()
+    assert got == pytest.approx([100, l1, l2, l3], rel=1e-14)
+    # a -100% day leaves the product at 0 from then on
+    out, _ = splice_synthetic(toy({"X": [100, 40, 50]}), {"XL": ("X", 2.0)}, 0.0)
+    assert out[out["symbol"] == "XL"]["close"].tolist() == [100.0, 0.0, 0.0]
+
+
+def test_synthetic_mapping_adds_the_builders_products():
+    from us_equity_strategies.backtest import synthetic_mapping
+
+    base = BacktestConfig(profile="dynamic_mega_leveraged_pullback", start=dt.date(2024, 1, 2),
+                          end=dt.date(2024, 2, 1), synthetic_leverage=True)
+    mapping, fees = synthetic_mapping(base)
+    assert mapping["NVDL"] == ("NVDA", 2.0) and fees["NVDL"] == 0.01
+    assert mapping["TQQQ"] == ("QQQ", 3.0) and "TQQQ" not in fees
+    # an explicit config entry wins over the builder's (and pays config.synthetic_fee)
+    over = base.model_copy(update={"synthetic": {"NVDL": ("NVDA", 1.5)}})
+    mapping, fees = synthetic_mapping(over)
+    assert mapping["NVDL"] == ("NVDA", 1.5) and "NVDL" not in fees and "TQQQ" not in mapping
+    # an unavailable map entry is not synthesised
+    off = base.model_copy(update={"overrides": {"product_map": {
+        "NVDA": {"trade_symbol": "NVDL", "product_available": False}, "MSFT": "MSFU"}}})
+    assert set(synthetic_mapping(off)[0]) == {"MSFU", "SOXL", "TQQQ"}
+    assert synthetic_mapping(base.model_copy(update={"profile": "tqqq_growth_income"}))[1] == {}
+
+
 def test_synthetic_leverage_only_when_asked():
     px = demo.demo_prices_cached()
     early = px[~((px["symbol"] == "TQQQ") & (px["date"] < pd.Timestamp("2019-01-01")))]
@@ -451,6 +487,30 @@ def test_cli_backtest_bad_options_are_usage_errors(tmp_path, capsys):
                  "--start", "2019-02-28", "--end", "2019-01-02", "-o", str(tmp_path / "o")])
     assert code == 2 and "end 2019-01-02 is before start 2019-02-28" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_synthetic_option(tmp_path, capsys):
+    import json
+
+    from us_equity_strategies.cli import main
+
+    prices = tmp_path / "prices.csv"
+    demo.demo_prices_cached().to_csv(prices, index=False)
+    out = tmp_path / "out"
+    code = main(["backtest", "--profile", "tqqq_growth_income", "--prices", str(prices),
+                 "--start", "2019-01-02", "--end", "2019-01-31", "--synthetic", "qqql=qqq:2",
+                 "--synthetic-fee", "0.01", "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["synthetic_leverage"] is True and run["config"]["synthetic_fee"] == 0.01
+    assert run["config"]["synthetic"]["QQQL"] == ["QQQ", 2.0]
+    assert run["diagnostics"]["synthetic_rows"]["QQQL"] > 1000  # no QQQL in the data at all
+    for bad in ("QQQL=QQQ", "=QQQ:2", "QQQL=QQQ:x"):
+        code = main(["backtest", "--profile", "tqqq_growth_income", "--prices", str(prices),
+                     "--start", "2019-01-02", "--end", "2019-01-31", "--synthetic", bad,
+                     "-o", str(tmp_path / "bad")])
+        assert code == 2 and "expected PRODUCT=UNDERLYING:K" in capsys.readouterr().err
+        assert not (tmp_path / "bad").exists()
 
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "daily" / "adj_close.parquet"

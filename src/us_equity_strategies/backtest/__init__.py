@@ -11,7 +11,13 @@ reference research backtests (features.md §7).
 """
 
 from ._config import DEFAULT_PROXIES, DEFAULT_SYNTHETIC, BacktestConfig, data_sha256
-from ._engine import BacktestResult, DecisionRecord, evaluation_plan, run_backtest
+from ._engine import (
+    BacktestResult,
+    DecisionRecord,
+    evaluation_plan,
+    run_backtest,
+    synthetic_mapping,
+)
 from ._outputs import write_outputs
 from ._portfolio import Account, Execution, Fill
 from ._precompute import LookAheadError, SnapshotSource, first_difference
@@ -52,6 +58,7 @@ __all__ = [
     "run_sweep",
     "splice_proxies",
     "splice_synthetic",
+    "synthetic_mapping",
     "write_outputs",
     "write_report",
 ]

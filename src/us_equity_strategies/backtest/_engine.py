@@ -55,7 +55,8 @@ from ._prices import PriceMatrix, price_matrix, run_sessions, splice_proxies, sp
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["BacktestResult", "DecisionRecord", "evaluation_plan", "run_backtest"]
+__all__ = ["BacktestResult", "DecisionRecord", "evaluation_plan", "run_backtest",
+           "synthetic_mapping"]
 
 CASH = "CASH"
 _TRADE_COLUMNS = ("date", "signal_date", "symbol", "shares", "price", "value", "cost")
@@ -162,6 +163,19 @@ class _Run:
                                 f.cost))
 
 
+def synthetic_mapping(config: BacktestConfig
+                      ) -> tuple[dict[str, tuple[str, float]], dict[str, float]]:
+    """Products to synthesise: the profile builder's (with their own fees), then
+    ``config.synthetic`` (which wins for a product in both, at ``config.synthetic_fee``)."""
+    from .. import builders
+
+    own = builders.synthetic_products(config.profile, config.overrides)
+    mapping = {p: (u, k) for p, (u, k, _) in own.items()}
+    mapping.update(config.synthetic)
+    fees = {p: f for p, (_, _, f) in own.items() if p not in config.synthetic}
+    return dict(sorted(mapping.items())), fees
+
+
 def _now() -> float:
     return time.perf_counter()
 
@@ -198,7 +212,8 @@ def run_backtest(config: BacktestConfig, prices: pd.DataFrame,
     px, proxied = splice_proxies(prices, config.proxies)
     synthesized: dict[str, int] = {}
     if config.synthetic_leverage:
-        px, synthesized = splice_synthetic(px, config.synthetic, config.synthetic_fee)
+        mapping, fees = synthetic_mapping(config)
+        px, synthesized = splice_synthetic(px, mapping, config.synthetic_fee, fees)
     sessions = run_sessions(px, benchmark, config.start, config.end)
     matrix = price_matrix(px, sessions)
     phases["load"] = _now() - t0

@@ -17,6 +17,10 @@ Synthetic leverage (``synthetic``, only with ``synthetic_leverage=True``)
     also have), the daily-reset return is ``s_j = max(k * (U[u_j] / U[u_j-1] - 1) - fee/252,
     -1)`` and ``L[u_j-1] = L[u_j] / (1 + s_j)``, anchored at the real ``L[d0]``. A -100 % day
     makes every earlier level undefined: the synthetic series then starts on that day.
+    A product with **no** price at all (a 2x single-stock product missing from the data) is
+    synthesised over all of ``U``'s dates, forward from ``L[u_0] = 100``:
+    ``L[u_j] = L[u_j-1] * (1 + s_j)``, and stays at 0 after a -100 % day. Its level is
+    arbitrary (returns are what matter; whole-share sizing sees a price of that scale).
 """
 
 from __future__ import annotations
@@ -82,17 +86,30 @@ def splice_proxies(prices: pd.DataFrame, proxies: Mapping[str, str]
     return _with_rows(prices, parts), added
 
 
+SYNTHETIC_BASE = 100.0
+
+
 def splice_synthetic(prices: pd.DataFrame, synthetic: Mapping[str, tuple[str, float]],
-                     annual_fee: float) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Extend each product backwards as a daily-reset leveraged underlying (module doc)."""
+                     annual_fee: float, fees: Mapping[str, float] | None = None
+                     ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Extend (or create) each product as a daily-reset leveraged underlying (module doc).
+
+    ``fees`` gives per-product annual fees; the others pay ``annual_fee``.
+    """
     added: dict[str, int] = {}
     parts = []
-    daily_fee = annual_fee / TRADING_DAYS
     for product, (underlying, leverage) in sorted(synthetic.items()):
+        daily_fee = (fees or {}).get(product, annual_fee) / TRADING_DAYS
         l_dates, l_close = _series(prices, product)
         u_dates, u_close = _series(prices, underlying)
-        if l_dates.size == 0 or u_dates.size == 0:
+        if u_dates.size == 0:
             added[product] = 0
+            continue
+        if l_dates.size == 0:  # no real price at all: the whole series, forward from 100
+            step = np.maximum(leverage * (u_close[1:] / u_close[:-1] - 1.0) - daily_fee, -1.0)
+            levels = SYNTHETIC_BASE * np.cumprod(np.concatenate(([1.0], 1.0 + step)))
+            parts.append(_rows(prices, product, u_dates, levels))
+            added[product] = int(u_dates.size)
             continue
         d0 = l_dates[0]
         m = int(np.searchsorted(u_dates, d0, side="left"))

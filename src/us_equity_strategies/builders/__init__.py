@@ -14,6 +14,10 @@ sampled sessions (``BacktestConfig.check_lookahead``). A builder may instead (or
 ``DataFrame(build_columns(...)) == build_from(...)``: the snapshot then keeps numpy columns
 and no DataFrame is built unless someone reads ``snapshot.frame`` (the daily ETF profiles'
 backtests spend most of their time there otherwise).
+
+A builder whose profile trades leveraged products may define ``synthetic_products(params) ->
+{product: (underlying, leverage, annual_fee)}``: with ``--synthetic-leverage`` the backtester
+synthesises those products (before inception, or entirely when the data has none).
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ if TYPE_CHECKING:
 
     from ..snapshot import Snapshot
 
-__all__ = ["Precomputed", "build_snapshot", "builder_symbols", "precompute"]
+__all__ = ["Precomputed", "build_snapshot", "builder_symbols", "precompute",
+           "synthetic_products"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,16 @@ def builder_symbols(profile: str, overrides: Mapping[str, Any] | None = None
     _, module, params = _builder(profile, overrides)
     func = getattr(module, "symbols", None)
     return tuple(func(params)) if callable(func) else None
+
+
+def synthetic_products(profile: str, overrides: Mapping[str, Any] | None = None
+                       ) -> dict[str, tuple[str, float, float]]:
+    """The leveraged products ``profile`` trades that a backtest may synthesise (none if the
+    builder has no ``synthetic_products`` hook): product -> (underlying, leverage, annual fee).
+    """
+    _, module, params = _builder(profile, overrides)
+    func = getattr(module, "synthetic_products", None)
+    return dict(sorted(func(params).items())) if callable(func) else {}
 
 
 def precompute(

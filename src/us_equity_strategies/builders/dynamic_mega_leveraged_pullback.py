@@ -50,7 +50,8 @@ if TYPE_CHECKING:
     from ..snapshot import Snapshot
 
 __all__ = ["BENCHMARK_SECTOR", "CANDIDATE_COLUMNS", "COLUMNS", "FEATURES", "MAP_ALIASES",
-           "build", "candidate_rows", "enrich_candidates", "enrich_snapshot", "load_product_map"]
+           "build", "candidate_rows", "enrich_candidates", "enrich_snapshot", "load_product_map",
+           "synthetic_products"]
 
 #: The reference candidate snapshot's columns, in its order (features.md §4.4).
 CANDIDATE_COLUMNS = ("as_of", "symbol", "trade_symbol", "underlying_symbol", "sector",
@@ -80,6 +81,17 @@ _TRUE, _FALSE = {"1", "true", "yes", "y"}, {"0", "false", "no", "n"}
 # --------------------------------------------------------------------------------------------
 # product map
 # --------------------------------------------------------------------------------------------
+def synthetic_products(params: Parameters) -> dict[str, tuple[str, float, float]]:
+    """Available products of the map: product -> (underlying, leverage, expense ratio).
+
+    The backtester's ``--synthetic-leverage`` builds these from their underlyings when the
+    data lacks them (2x single-stock products mostly listed in 2022 or later).
+    """
+    return {prod.trade_symbol: (und, prod.product_leverage, prod.product_expense_ratio)
+            for und, prod in sorted(params.product_map.items())
+            if prod.product_available and prod.trade_symbol}
+
+
 def load_product_map(path: Path | str) -> dict[str, dict[str, Any]]:
     """Read a product-map CSV into a ``product_map`` parameter value (features.md §4.4).
 

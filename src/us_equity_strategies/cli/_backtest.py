@@ -36,12 +36,39 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--integer-shares", action="store_true",
                    help="whole shares only (rounded down; the residual stays cash)")
     p.add_argument("--synthetic-leverage", action="store_true",
-                   help="extend TQQQ/SOXL before inception as daily-reset 3x QQQ/SOXX "
-                        "minus a 0.95%% annual fee")
+                   help="synthesise leveraged products as daily-reset multiples of their "
+                        "underlying: TQQQ/SOXL before inception (3x QQQ/SOXX minus a 0.95%% "
+                        "annual fee), plus the products the profile's builder declares (the "
+                        "2x product map, at each product's expense ratio)")
+    p.add_argument("--synthetic", action="append", default=[],
+                   metavar="PRODUCT=UNDERLYING:K",
+                   help="also synthesise PRODUCT as K x UNDERLYING (repeatable; implies "
+                        "--synthetic-leverage; pays --synthetic-fee)")
+    p.add_argument("--synthetic-fee", type=float, default=0.0095, metavar="RATE",
+                   help="annual fee of TQQQ/SOXL and --synthetic products (default 0.0095)")
     p.add_argument("--benchmark", metavar="SYMBOL",
                    help="benchmark symbol (default: the profile's manifest benchmark)")
     p.add_argument("--no-trade-threshold", action="store_true",
                    help="also fill trades below the decision's trade_threshold_value")
+
+
+def parse_synthetic(items: list[str]) -> dict[str, tuple[str, float]]:
+    """``PRODUCT=UNDERLYING:K`` items -> {product: (underlying, k)} (usage error if malformed)."""
+    from ..errors import UsageError
+
+    out: dict[str, tuple[str, float]] = {}
+    for item in items:
+        product, _, rest = item.partition("=")
+        underlying, _, k = rest.partition(":")
+        try:
+            leverage = float(k)
+        except ValueError:
+            leverage = float("nan")
+        if not (product.strip() and underlying.strip()) or not leverage == leverage:
+            raise UsageError(f"--synthetic {item!r}: expected PRODUCT=UNDERLYING:K, e.g. "
+                             "NVDL=NVDA:2")
+        out[product.strip().upper()] = (underlying.strip().upper(), leverage)
+    return out
 
 
 def config_from_args(args: argparse.Namespace, *, check_lookahead: int = 0) -> Any:
@@ -50,17 +77,21 @@ def config_from_args(args: argparse.Namespace, *, check_lookahead: int = 0) -> A
 
     from .. import registry
     from ..backtest import BacktestConfig
+    from ..backtest._config import DEFAULT_SYNTHETIC
     from ..errors import UsageError
     from ._snapshot import check_universe_options
 
     profile = registry.resolve(args.profile)
     check_universe_options(args, profile)
+    extra = parse_synthetic(args.synthetic)
     try:
         return BacktestConfig(
             profile=profile, start=args.start, end=args.end,
             initial_equity=args.initial_equity, cost_bps=args.cost_bps,
             execution=args.execution, integer_shares=args.integer_shares,
-            synthetic_leverage=args.synthetic_leverage, overrides=parse_overrides(args.set),
+            synthetic_leverage=args.synthetic_leverage or bool(extra),
+            synthetic={**DEFAULT_SYNTHETIC, **extra}, synthetic_fee=args.synthetic_fee,
+            overrides=parse_overrides(args.set),
             benchmark=args.benchmark.strip().upper() if args.benchmark else None,
             trade_threshold=not args.no_trade_threshold, check_lookahead=check_lookahead)
     except ValidationError as exc:
@@ -103,7 +134,10 @@ def _symbols(config: Any) -> list[str] | None:
     wanted = {*read, config.benchmark or registry.get_manifest(config.profile).benchmark}
     wanted |= {*config.proxies, *config.proxies.values()}
     if config.synthetic_leverage:
-        wanted |= {*config.synthetic, *(u for u, _ in config.synthetic.values())}
+        from ..backtest import synthetic_mapping
+
+        mapping, _ = synthetic_mapping(config)
+        wanted |= {*mapping, *(u for u, _ in mapping.values())}
     return sorted(wanted)
 
 
