@@ -184,6 +184,21 @@ def test_value_targets_above_equity_are_scaled_down(script):
     assert r.warnings["targets_scaled"] == 1
 
 
+def test_float_residue_trades_are_not_written():
+    from us_equity_strategies.backtest import Account
+
+    # Re-targeting a holding at its own value up to float residue (here x (1 + 1e-13), i.e.
+    # 3e-14 shares or $9e-14) is no trade; a real target still trades.
+    acct = Account(("A", "B"), 10.0)
+    price = np.array([3.0, 7.0])
+    acct.apply_targets({"A": 0.9}, "value", price, price, cost_bps=0.0)
+    held = acct.shares[0]
+    report = acct.apply_targets({"A": held * 3.0 * (1 + 1e-13), "B": 1.4}, "value", price,
+                                price, cost_bps=0.0)
+    assert [f.symbol for f in report.fills] == ["B"]  # A's 3e-14 share residue skipped
+    assert acct.shares[0] == held and acct.shares[1] == pytest.approx(0.2, rel=1e-15)
+
+
 def test_stale_prices_are_counted_and_unpriced_targets_kept(script):
     m = script()
     m.SCRIPT.update({D[0]: {"A": 0.5, "B": 0.5}, D[1]: {"A": 0.0, "B": 0.5}})

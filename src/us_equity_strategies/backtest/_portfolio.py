@@ -33,6 +33,9 @@ from ..sizing import whole_shares
 __all__ = ["Account", "Execution", "Fill"]
 
 _BISECTION_STEPS = 64
+#: Trades worth less than this (USD) are float residue (a value target equal to the holding,
+#: ~1e-12 shares) and are skipped rather than written to trades.csv.
+MIN_TRADE_VALUE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,7 @@ class Account:
             else:
                 new = value / price if value > 0 else 0.0
             delta = new - self.shares[j]
-            if delta == 0:
+            if abs(delta) * price < MIN_TRADE_VALUE:  # 0, or float residue of target == holding
                 continue
             traded = delta * price
             cost = abs(traded) * bps
