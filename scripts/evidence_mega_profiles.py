@@ -18,10 +18,12 @@ symbol's last 63-session mean is carried forward after its last ohlcv row, and t
 ``volume`` after that row is that dollar mean divided by the adjusted close (so the builder's
 ``adv20_usd`` stays the carried dollar volume). Symbols without any ohlcv row never rank.
 
-2x products (NVDL, MSFU, ...) have no prices in the bundle and the engine's synthetic splice
-needs a real first close to anchor on, so the products are built here in full:
-``P_t = P_{t-1} x (1 + 2 r_underlying - 0.01/252)`` from 100 at the underlying's first close
-(features.md §7.3).
+2x products (NVDL, MSFU, ...) have no prices in the bundle: the engine synthesises them
+(``BacktestConfig(synthetic_leverage=True)``, the builder's ``synthetic_products`` = every
+available product of the profile's product map): ``P_t = P_{t-1} x (1 + max(2 r_underlying -
+fee/252, -1))`` from 100 at the underlying's first close, fee = the map's
+``product_expense_ratio`` (0.01; features.md §7.3). ``synthetic={}`` keeps the engine's
+default TQQQ/SOXL pairs out of this run.
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from us_equity_strategies import calendar
 from us_equity_strategies.backtest import BacktestConfig, run_backtest
 from us_equity_strategies.backtest._outputs import write_outputs
+from us_equity_strategies.builders import synthetic_products
 from us_equity_strategies.prices import normalize_prices
 
 START, END = dt.date(2017, 10, 2), dt.date(2026, 4, 16)
@@ -45,12 +47,10 @@ PRICE_START = pd.Timestamp("2015-01-01")
 UNIVERSE_START = dt.date(2016, 12, 1)
 TOP_K = 60  # rows per monthly interval; covers top 50 after issuer de-duplication
 ETFS = ("QQQ", "SPY", "BOXX", "BIL")
-PRODUCTS = {"NVDL": "NVDA", "MSFU": "MSFT", "AAPU": "AAPL", "AMZU": "AMZN", "FBL": "META",
-            "TSLL": "TSLA", "GGLL": "GOOGL"}
-LEVERAGE, PRODUCT_FEE = 2.0, 0.01
-#: The daily pullback builder has no precompute: it rebuilds from truncated prices every
-#: session, so its run gets only the top-``PULLBACK_ROWS`` rows of each interval (15 issuers
-#: after GOOG/GOOGL de-duplication need at most 16) and their prices: same selection, ~2x faster.
+PULLBACK = "dynamic_mega_leveraged_pullback"
+#: The daily pullback run gets only the top-``PULLBACK_ROWS`` rows of each interval (15 issuers
+#: after GOOG/GOOGL de-duplication need at most 16) and the prices it reads: those names, the
+#: ETFs and the products' underlyings (same selection as the full table, smaller inputs).
 PULLBACK_ROWS = 20
 #: profile -> overrides; the 21-session lag is the published Top50 validation's universe lag.
 RUNS: dict[str, dict] = {
@@ -128,20 +128,6 @@ def price_table(adj: pd.DataFrame, dv: pd.DataFrame, adv: pd.DataFrame) -> pd.Da
     return long
 
 
-def synthetic_products(adj: pd.DataFrame) -> pd.DataFrame:
-    """Daily-reset 2x products from their underlyings, 1 % annual fee, base 100."""
-    parts = []
-    for product, underlying in PRODUCTS.items():
-        u = adj[adj["symbol"] == underlying].sort_values("date")
-        r = u["close"].pct_change().fillna(0.0).to_numpy()
-        step = np.maximum(LEVERAGE * r - PRODUCT_FEE / 252, -1.0)
-        step[0] = 0.0
-        parts.append(pd.DataFrame({"date": u["date"].to_numpy(), "symbol": product,
-                                   "close": 100.0 * np.cumprod(1.0 + step),
-                                   "volume": np.nan}))
-    return pd.concat(parts, ignore_index=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-o", "--outdir", type=Path, required=True)
@@ -157,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     adv = dollar_volume_63(adj, dv)
     universe = universe_table(members, adv)
     prices = price_table(adj, dv, adv)
-    prices = normalize_prices(pd.concat([prices, synthetic_products(adj)], ignore_index=True))
+    prices = normalize_prices(prices)
     log(f"inputs: {prices['symbol'].nunique()} symbols, {len(universe)} universe rows "
         f"({time.perf_counter() - t0:.1f}s)")
     args.outdir.mkdir(parents=True, exist_ok=True)
@@ -165,12 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for profile in args.profiles:
         t1 = time.perf_counter()
+        pullback = profile == PULLBACK
+        synthetic = {"synthetic_leverage": True, "synthetic": {}} if pullback else {}
         config = BacktestConfig(profile=profile, start=START, end=END, cost_bps=5.0,
-                                execution="next_close", overrides=RUNS[profile])
+                                execution="next_close", overrides=RUNS[profile], **synthetic)
         uni, px = universe, prices
-        if profile == "dynamic_mega_leveraged_pullback":
+        if pullback:
             uni = universe.groupby("start_date", sort=False).head(PULLBACK_ROWS)
-            keep = set(uni["symbol"]) | set(ETFS) | set(PRODUCTS)
+            underlyings = {u for u, _, _ in synthetic_products(profile, RUNS[profile]).values()}
+            keep = set(uni["symbol"]) | set(ETFS) | underlyings
             px = prices[prices["symbol"].isin(keep)].reset_index(drop=True)
         result = run_backtest(config, px, universe=uni, progress=log)
         write_outputs(result, args.outdir / profile, overwrite=args.overwrite)

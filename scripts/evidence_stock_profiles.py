@@ -63,9 +63,16 @@ def load(data: Path, end: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
     stocks = pd.read_parquet(data / "daily" / "adj_close.parquet",
                              filters=[("symbol", "in", symbols), *dates])
     volume = pd.read_parquet(data / "daily" / "ohlcv.parquet",
-                             columns=["date", "symbol", "volume"],
+                             columns=["date", "symbol", "close", "volume"],
                              filters=[("symbol", "in", symbols), *dates])
-    stocks = stocks.merge(volume, on=["date", "symbol"], how="left")
+    stocks = stocks.merge(volume.rename(columns={"close": "raw_close"}), on=["date", "symbol"],
+                          how="left")
+    # Builders compute dollar volume as close x volume. ohlcv's volume is split-adjusted as of
+    # 2024-03 and its close*volume is the traded dollar volume (data/README.md), while
+    # adj_close.parquet's closes are adjusted as of 2026-08 (NVDA's 2024 10:1 split, ...): put
+    # the volume on the closes' basis so that close x volume is the traded dollar volume.
+    stocks["volume"] = stocks["volume"] * stocks["raw_close"] / stocks["close"]
+    stocks = stocks.drop(columns="raw_close")
     extra = pd.read_parquet(data / "daily" / "adj_close.parquet",
                             filters=[("symbol", "in", [s for s in EXTRA if s not in symbols]),
                                      *dates])

@@ -164,15 +164,29 @@ def test_no_execute_keeps_holdings(script):
     assert len(r.trades) == 1
 
 
-def test_unlisted_symbols_are_untouched_and_zero_liquidates(script):
+@pytest.mark.parametrize("keep", [False, True])
+def test_unlisted_holdings_are_sold_unless_kept_and_zero_liquidates(script, keep):
     m = script()
     m.SCRIPT.update({D[0]: {"A": 0.5, "B": 0.5}, D[1]: {"B": 0.25}, D[2]: {"A": 0.0, "B": 0.25}})
-    r = run_backtest(cfg(end=D[2]), toy({"A": [100] * 3, "B": [100] * 3}))
-    # t1: only B listed -> B to 250 (2.5 shares), A keeps its 5 shares; t2: A sold, B unchanged.
-    assert weights(r, D[1]) == pytest.approx({"A": 0.5, "B": 0.25, "CASH": 0.25})
+    r = run_backtest(cfg(end=D[2], keep_unlisted=keep), toy({"A": [100] * 3, "B": [100] * 3}))
+    if keep:
+        # t1: only B listed -> B to 250 (2.5 shares), A keeps its 5 shares (a platform leaves
+        # unmanaged holdings alone); t2: A listed at 0 -> sold, B unchanged.
+        assert weights(r, D[1]) == pytest.approx({"A": 0.5, "B": 0.25, "CASH": 0.25})
+        assert r.trades[["symbol", "shares"]].values.tolist() == [
+            ["A", 5.0], ["B", 5.0], ["B", -2.5], ["A", -5.0]]
+        assert r.warnings["unlisted_holding_kept"] == 1
+        assert "unlisted_holding_sold" not in r.warnings
+        assert r.diagnostics["warning_examples"]["unlisted_holding_kept"] == (
+            f"{D[1]}: A held but not in the decision; kept")
+    else:
+        # t1: A is held but not listed -> sold with B's trade (the account is the profile's).
+        assert weights(r, D[1]) == pytest.approx({"B": 0.25, "CASH": 0.75})
+        assert r.trades[["symbol", "shares"]].values.tolist() == [
+            ["A", 5.0], ["B", 5.0], ["B", -2.5], ["A", -5.0]]
+        assert r.trades["date"].tolist()[2:] == [pd.Timestamp(D[1])] * 2
+        assert r.warnings["unlisted_holding_sold"] == 1
     assert weights(r, D[2]) == pytest.approx({"B": 0.25, "CASH": 0.75})
-    assert r.trades[["symbol", "shares"]].values.tolist() == [
-        ["A", 5.0], ["B", 5.0], ["B", -2.5], ["A", -5.0]]
 
 
 def test_value_targets_above_equity_are_scaled_down(script):

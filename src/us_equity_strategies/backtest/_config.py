@@ -53,6 +53,12 @@ class BacktestConfig(BaseModel):
         Annual fee of the synthetic products, charged daily as ``fee / 252``.
     benchmark : str or None
         Benchmark symbol; None -> the manifest's ``benchmark``.
+    keep_unlisted : bool
+        Keep a holding that an actionable decision does not list (what a platform does with
+        holdings outside the profile's managed symbols). Default False: the simulated account
+        belongs to the profile, so such a holding (a stock that left the universe) is sold at
+        the fill, as in the reference research backtests, and counted in
+        ``warnings["unlisted_holding_sold"]``.
     trade_threshold : bool
         Skip a symbol's trade when its absolute value is below the decision's
         ``diagnostics.trade_threshold_value`` (what value-target platforms do).
@@ -78,6 +84,7 @@ class BacktestConfig(BaseModel):
     synthetic_fee: float = Field(default=0.0095, ge=0, lt=1)
     benchmark: str | None = Field(default=None, pattern=SYMBOL_PATTERN)
     trade_threshold: bool = True
+    keep_unlisted: bool = False
     check_lookahead: int = Field(default=0, ge=0)
 
     @field_validator("proxies", "synthetic")

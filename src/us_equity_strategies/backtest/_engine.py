@@ -138,6 +138,21 @@ class _Run:
         if example and code not in self.examples:
             self.examples[code] = example
 
+    def unlisted(self, targets: dict[str, float], i: int) -> dict[str, float]:
+        """``targets`` plus a 0 for each holding they do not list (unless ``keep_unlisted``)."""
+        held = [self.matrix.symbols[j] for j in np.flatnonzero(self.account.shares != 0)]
+        missing = [s for s in held if s not in targets]
+        if not missing:
+            return targets
+        day = self.matrix.sessions[i]
+        if self.config.keep_unlisted:
+            self.warn("unlisted_holding_kept", len(missing),
+                      f"{day}: {', '.join(missing)} held but not in the decision; kept")
+            return targets
+        self.warn("unlisted_holding_sold", len(missing),
+                  f"{day}: {', '.join(missing)} held but not in the decision; sold")
+        return {**targets, **dict.fromkeys(missing, 0.0)}
+
     def execute(self, record: DecisionRecord, i: int) -> None:
         decision = record.decision
         if not decision.actionable:
@@ -146,8 +161,9 @@ class _Run:
             self.roles[pos.symbol] = pos.role.value
         threshold = decision.diagnostics.trade_threshold_value if self.config.trade_threshold \
             else None
+        targets = self.unlisted(decision.targets(), i)
         report: Execution = self.account.apply_targets(
-            decision.targets(), decision.target_mode.value, self.matrix.close[i],
+            targets, decision.target_mode.value, self.matrix.close[i],
             self.matrix.marks[i], cost_bps=self.config.cost_bps, threshold=threshold)
         day = self.matrix.sessions[i]
         if report.unpriced:

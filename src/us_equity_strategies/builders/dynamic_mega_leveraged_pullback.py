@@ -27,6 +27,10 @@ through its ``market_history`` loader), from closes on or before ``as_of``:
 
 Rows stay in candidate order (reference); the benchmark row comes last. A reference-produced
 candidate file is completed with :func:`enrich_candidates` (or :func:`enrich_snapshot`).
+
+Backtests call :func:`precompute` once and :func:`build_from` per session (module
+``_dynamic_precompute``): same table as :func:`build` on truncated prices, without
+recomputing any rolling window.
 """
 
 from __future__ import annotations
@@ -50,8 +54,8 @@ if TYPE_CHECKING:
     from ..snapshot import Snapshot
 
 __all__ = ["BENCHMARK_SECTOR", "CANDIDATE_COLUMNS", "COLUMNS", "FEATURES", "MAP_ALIASES",
-           "build", "candidate_rows", "enrich_candidates", "enrich_snapshot", "load_product_map",
-           "synthetic_products"]
+           "build", "build_from", "candidate_rows", "enrich_candidates", "enrich_snapshot",
+           "load_product_map", "precompute", "synthetic_products"]
 
 #: The reference candidate snapshot's columns, in its order (features.md §4.4).
 CANDIDATE_COLUMNS = ("as_of", "symbol", "trade_symbol", "underlying_symbol", "sector",
@@ -341,6 +345,22 @@ def build(prices: pd.DataFrame, as_of: dt.date, params: Parameters, *,
     when = universe_mod.membership_date(as_of, params.universe_lag_sessions)
     candidates = candidate_rows(chosen, when, params)
     return enrich_candidates(candidates, prices, as_of, params)
+
+
+def precompute(prices: pd.DataFrame, params: Parameters, *, universe: pd.DataFrame) -> Any:
+    """Backtest fast path: every causal series of :func:`build`, computed once over
+    ``prices`` (see ``builders._dynamic_precompute``)."""
+    from ._dynamic_precompute import precompute as run
+
+    return run(prices, params, universe=universe)
+
+
+def build_from(pre: Any, as_of: dt.date, params: Parameters, *,
+               universe: pd.DataFrame) -> pd.DataFrame:
+    """:func:`build` on prices truncated to ``as_of``, read from :func:`precompute` output."""
+    from ._dynamic_precompute import build_from as run
+
+    return run(pre, as_of, params, universe=universe)
 
 
 def enrich_snapshot(snapshot: Snapshot, prices: pd.DataFrame, as_of: dt.date | None = None,
