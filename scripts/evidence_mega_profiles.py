@@ -135,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
                     default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
     ap.add_argument("--profiles", nargs="*", default=list(RUNS), choices=list(RUNS))
     ap.add_argument("--overwrite", action="store_true")
+    ap.add_argument("--pullback-cadence", choices=("profile", "weekly"), default="profile",
+                    help="cadence of the 2x pullback run: daily (its own) or weekly (the "
+                         "published research cadence); weekly writes <profile>_weekly")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     members = load_membership(args.data)
@@ -152,9 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     for profile in args.profiles:
         t1 = time.perf_counter()
         pullback = profile == PULLBACK
-        synthetic = {"synthetic_leverage": True, "synthetic": {}} if pullback else {}
+        synthetic = {"synthetic_leverage": True, "synthetic": {},
+                     "cadence": args.pullback_cadence} if pullback else {}
         config = BacktestConfig(profile=profile, start=START, end=END, cost_bps=5.0,
                                 execution="next_close", overrides=RUNS[profile], **synthetic)
+        name = f"{profile}_weekly" if pullback and args.pullback_cadence == "weekly" else profile
         uni, px = universe, prices
         if pullback:
             uni = universe.groupby("start_date", sort=False).head(PULLBACK_ROWS)
@@ -162,10 +167,10 @@ def main(argv: list[str] | None = None) -> int:
             keep = set(uni["symbol"]) | set(ETFS) | underlyings
             px = prices[prices["symbol"].isin(keep)].reset_index(drop=True)
         result = run_backtest(config, px, universe=uni, progress=log)
-        write_outputs(result, args.outdir / profile, overwrite=args.overwrite)
+        write_outputs(result, args.outdir / name, overwrite=args.overwrite)
         s = result.summary
-        rows.append({"profile": profile, **RUNS[profile], **s})
-        log(f"{profile}: {time.perf_counter() - t1:.1f}s")
+        rows.append({"profile": name, **RUNS[profile], **s})
+        log(f"{name}: {time.perf_counter() - t1:.1f}s")
     pd.DataFrame(rows).to_csv(args.outdir / "summary.csv", index=False)
     log(f"done in {time.perf_counter() - t0:.1f}s")
     return 0

@@ -25,6 +25,7 @@ from us_equity_strategies.backtest import (
     splice_proxies,
     splice_synthetic,
 )
+from us_equity_strategies.errors import UsageError
 from us_equity_strategies.prices import normalize_prices
 
 HELPER = Path(__file__).parent / "_backtest_script.py"
@@ -255,6 +256,35 @@ def test_evaluation_plan():
     # A month-end that is the run's last session is never evaluated.
     assert evaluation_plan(days[: feb29 + 1], "monthly", "same_close") == [
         (jan31, dt.date(2024, 2, 1), jan31)]
+
+
+def test_weekly_plan_takes_the_last_session_of_each_week():
+    # 2024-03-25..04-12: Good Friday 03-29 is a holiday, so that week ends on Thursday 03-28.
+    days = calendar.sessions(dt.date(2024, 3, 25), dt.date(2024, 4, 12))
+    ends = [dt.date(2024, 3, 28), dt.date(2024, 4, 5), dt.date(2024, 4, 12)]
+    assert [(days[i], a, days[f]) for i, a, f in evaluation_plan(days, "weekly", "same_close")
+            ] == [(d, d, d) for d in ends]
+    # next_close fills on the Monday after; the run's last Friday has no next session.
+    assert [(days[i], days[f]) for i, _, f in evaluation_plan(days, "weekly", "next_close")] == [
+        (dt.date(2024, 3, 28), dt.date(2024, 4, 1)), (dt.date(2024, 4, 5), dt.date(2024, 4, 8))]
+
+
+def test_weekly_cadence_evaluates_a_daily_profile_on_fridays(script):
+    m = script()
+    m.SCRIPT.update({d: {"A": 1.0} for d in D})
+    r = run_backtest(cfg(cadence="weekly"), toy({"A": [100.0 + i for i in range(len(D))]}))
+    # Fridays, plus Wednesday 01-31: the run's last session closes its (partial) week.
+    fridays = [d for d in D if d.weekday() == 4] + [D[-1]]
+    assert [rec.session for rec in r.decisions] == fridays
+    assert r.diagnostics["evaluation_frequency"] == "weekly"
+    assert [h["as_of"] for h in m.SEEN] == fridays
+
+
+def test_weekly_cadence_refuses_a_monthly_profile(script):
+    script(frequency="monthly")
+    with pytest.raises(UsageError, match="cadence 'weekly' needs a daily profile; "
+                                         "'bt_script' is evaluated monthly"):
+        run_backtest(cfg(cadence="weekly"), toy({"A": [100.0] * len(D)}))
 
 
 @pytest.mark.parametrize("execution", ["next_close", "same_close"])

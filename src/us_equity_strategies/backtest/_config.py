@@ -53,6 +53,10 @@ class BacktestConfig(BaseModel):
         Annual fee of the synthetic products, charged daily as ``fee / 252``.
     benchmark : str or None
         Benchmark symbol; None -> the manifest's ``benchmark``.
+    cadence : {"profile", "weekly"}
+        ``"profile"``: evaluate at the manifest's ``evaluation_frequency``. ``"weekly"``: a daily
+        profile is evaluated only on the last session of each week (research comparisons with
+        weekly-rebalanced reference runs); anything else is a usage error.
     keep_unlisted : bool
         Keep a holding that an actionable decision does not list (what a platform does with
         holdings outside the profile's managed symbols). Default False: the simulated account
@@ -85,6 +89,7 @@ class BacktestConfig(BaseModel):
     benchmark: str | None = Field(default=None, pattern=SYMBOL_PATTERN)
     trade_threshold: bool = True
     keep_unlisted: bool = False
+    cadence: Literal["profile", "weekly"] = "profile"
     check_lookahead: int = Field(default=0, ge=0)
 
     @field_validator("proxies", "synthetic")

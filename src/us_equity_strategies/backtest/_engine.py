@@ -17,6 +17,9 @@ Evaluation sessions (manifest ``evaluation_frequency``):
   (the account holds its old positions over ``t_i -> t_{i+1}``); ``same_close`` fills at
   ``t_i`` (the reference research convention: trade at the signal close). With
   ``next_close`` the last session is not evaluated (nothing could be filled).
+* ``weekly`` (``BacktestConfig.cadence="weekly"``, daily profiles only): as ``daily`` but only
+  on the run's last session of each week (Monday-Sunday; the W-FRI weeks of the reference
+  research), so holdings drift between evaluations.
 * ``monthly``: the last NYSE session ``t_i`` of each month (``calendar``), except the final
   session of the run. The snapshot is built at ``t_i`` but the context ``as_of`` is
   ``t_{i+1}``, the first session of the live execution window (a monthly profile holds with
@@ -45,7 +48,7 @@ import pandas as pd
 
 from .. import calendar, metrics, registry, runner
 from ..contract import EvaluationContext, StrategyDecision
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from ..params import resolve_parameters
 from ._config import BacktestConfig, data_sha256
 from ._portfolio import Account, Execution
@@ -106,6 +109,10 @@ def evaluation_plan(sessions: tuple[dt.date, ...], frequency: str, execution: st
     plan = []
     for i, day in enumerate(sessions):
         if frequency == "daily":
+            as_of = day
+        elif frequency == "weekly":  # the run's last session of each ISO (W-FRI) week
+            if i + 1 < n and sessions[i + 1].isocalendar()[:2] == day.isocalendar()[:2]:
+                continue
             as_of = day
         elif i + 1 < n and calendar.is_last_session_of_month(day):
             as_of = sessions[i + 1]
@@ -223,6 +230,12 @@ def run_backtest(config: BacktestConfig, prices: pd.DataFrame,
     loaded = registry.load(profile)
     manifest = loaded.manifest
     resolve_parameters(loaded.parameters_model, manifest.parameters, config.overrides, profile)
+    frequency = manifest.evaluation_frequency
+    if config.cadence == "weekly":
+        if frequency != "daily":
+            raise UsageError(f"cadence 'weekly' needs a daily profile; {profile!r} is evaluated "
+                             f"{frequency}")
+        frequency = "weekly"
     benchmark = config.benchmark or manifest.benchmark
     run_id = config.run_id(data_sha256(prices), data_sha256(universe))
     px, proxied = splice_proxies(prices, config.proxies)
@@ -245,7 +258,7 @@ def run_backtest(config: BacktestConfig, prices: pd.DataFrame,
     done("features", "precomputed" if source.fast else "no precompute: per-session builds")
 
     t0 = _now()
-    plan = evaluation_plan(sessions, manifest.evaluation_frequency, config.execution)
+    plan = evaluation_plan(sessions, frequency, config.execution)
     checks = {plan[k][0] for k in sample_indices(len(plan), config.check_lookahead)}
     by_session = {i: (as_of, fill) for i, as_of, fill in plan}
     run = _Run(config, matrix)
@@ -292,7 +305,7 @@ def run_backtest(config: BacktestConfig, prices: pd.DataFrame,
         turnover=out["turnover"], decisions=tuple(records), trades=trades,
         summary=out["summary"], phase_seconds=phases, warnings=dict(sorted(run.warnings.items())),
         diagnostics={
-            "evaluation_frequency": manifest.evaluation_frequency,
+            "evaluation_frequency": frequency,
             "precomputed_features": source.fast,
             "lookahead_checked_sessions": [sessions[i].isoformat() for i in sorted(checks)],
             "proxy_rows": proxied, "synthetic_rows": synthesized,

@@ -50,6 +50,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="benchmark symbol (default: the profile's manifest benchmark)")
     p.add_argument("--no-trade-threshold", action="store_true",
                    help="also fill trades below the decision's trade_threshold_value")
+    p.add_argument("--cadence", choices=("profile", "weekly"), default="profile",
+                   help="evaluate at the profile's own cadence (default) or, for a daily "
+                        "profile, only on the last session of each week")
     p.add_argument("--keep-unlisted", action="store_true",
                    help="keep holdings a decision does not list, as a platform keeps holdings "
                         "outside the profile's managed symbols (default: sell them)")
@@ -97,6 +100,7 @@ def config_from_args(args: argparse.Namespace, *, check_lookahead: int = 0) -> A
             overrides=parse_overrides(args.set),
             benchmark=args.benchmark.strip().upper() if args.benchmark else None,
             trade_threshold=not args.no_trade_threshold, keep_unlisted=args.keep_unlisted,
+            cadence=args.cadence,
             check_lookahead=check_lookahead)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'config'}: {e['msg']}"
