@@ -740,14 +740,14 @@ DOC_DATES = (dt.date(2019, 12, 31), dt.date(2021, 12, 31), dt.date(2022, 9, 30),
 
 REAL_SELECTIONS = {
     dt.date(2019, 12, 31): ["TGT", "PSX", "TDG", "WU", "EW", "VLO", "CPRT", "MKTX", "ODFL",
-                            "CHTR", "LEG", "LRCX", "SHW", "ETR", "QRVO", "KIM", "MAS", "AIZ",
-                            "GRMN", "AAPL", "SO", "AMD", "PHM", "RMD"],
-    dt.date(2021, 12, 31): ["COST", "DVN", "NVDA", "TSLA", "FDS", "ODFL", "ALB", "EXC", "GOOGL",
+                            "CHTR", "LEG", "KLAC", "LRCX", "SHW", "ETR", "KIM", "MAS", "AIZ",
+                            "QRVO", "GRMN", "SO", "AAPL", "PHM", "RMD"],
+    dt.date(2021, 12, 31): ["COST", "DVN", "TSLA", "NVDA", "FDS", "ODFL", "ALB", "EXC", "GOOGL",
                             "BBWI", "GOOG", "EXR", "F", "MAA", "FTNT", "RHI", "NEE", "EFX",
                             "NDAQ", "PLD", "EIX", "BRO", "DXCM", "MSCI"],
     dt.date(2022, 9, 30): ["ENPH", "GPC", "MCK", "PGR", "VICI", "PWR", "AZO", "TMUS", "AJG",
-                           "CF", "WRB", "OXY", "CAH", "LW", "MTB", "NOC", "VRTX", "ULTA", "HII",
-                           "ADP", "RSG", "CI", "MCD", "GWW"],
+                           "CF", "WRB", "OXY", "CAH", "LW", "MTB", "NOC", "VRTX", "ORLY", "HII",
+                           "ADP", "ULTA", "RSG", "CI", "GWW"],
     dt.date(2023, 12, 29): ["NRG", "UBER", "CEG", "LLY", "META", "DLR", "PHM", "CBOE", "NVDA",
                             "COST", "RCL", "AIZ", "CAH", "WELL", "IRM", "ADBE", "MPC", "CE",
                             "PSX", "BG", "FICO", "EXPE", "BLDR", "URI"],
@@ -767,8 +767,15 @@ def load_real():
     window = [("symbol", "in", symbols), ("date", ">=", REAL_START), ("date", "<=", REAL_END)]
     close = pd.read_parquet(DATA / "daily" / "adj_close.parquet", filters=window)
     volume = pd.read_parquet(DATA / "daily" / "ohlcv.parquet", filters=window,
-                             columns=["date", "symbol", "volume"])
-    prices = normalize_prices(close.merge(volume, on=["date", "symbol"], how="left"))
+                             columns=["date", "symbol", "close", "volume"])
+    merged = close.merge(volume.rename(columns={"close": "raw_close"}), on=["date", "symbol"],
+                         how="left")
+    # ohlcv's volume is split-adjusted as of 2024-03 and pairs with its own close; the closes
+    # here are adjusted as of 2026-08 (NVDA's 2024 10:1 split, ...): rescale so that
+    # close x volume is the traded dollar volume (data/README.md).
+    ratio = (merged["raw_close"].astype(float) / merged["close"].astype(float)).fillna(1.0)
+    merged["volume"] = merged["volume"].astype(float) * ratio
+    prices = normalize_prices(merged.drop(columns="raw_close"))
     return members, prices
 
 
