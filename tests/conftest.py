@@ -1,5 +1,8 @@
 """Shared fixtures: a real third-party plugin distribution installed into ``tmp_path``.
 
+Hypothesis runs derandomized by default (the same examples on every run, so CI is
+reproducible); ``HYPOTHESIS_PROFILE=explore`` draws new examples each run.
+
 ``plugins.install(...)`` copies ``tests/plugins/acme_plugin/acme_plugin`` into a temporary
 site directory and writes a ``*.dist-info`` (METADATA + entry_points.txt) beside it, so
 ``importlib.metadata`` discovers the profiles exactly as it would for an installed wheel.
@@ -8,14 +11,20 @@ site directory and writes a ``*.dist-info`` (METADATA + entry_points.txt) beside
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from us_equity_strategies import registry
+
+settings.register_profile("deterministic", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 PLUGIN_SRC = Path(__file__).parent / "plugins" / "acme_plugin" / "acme_plugin"
 TEMPLATE = PLUGIN_SRC / "manifests" / "acme_momentum.toml"

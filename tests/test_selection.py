@@ -89,8 +89,20 @@ def _slow_grouped_z(values, groups):
         if not math.isfinite(v) or len(members) < 2 or max(members) == min(members):
             out.append(0.0)
         else:
-            out.append((v - statistics.fmean(members)) / statistics.pstdev(members))
+            # z is scale-invariant; scaling by the largest |x| keeps subnormal inputs such as
+            # [0, 5e-324] from underflowing pstdev to 0.
+            size = max(abs(x) for x in members)
+            scaled = [x / size for x in members]
+            out.append((v / size - statistics.fmean(scaled)) / statistics.pstdev(scaled))
     return out
+
+
+def test_grouped_zscore_of_subnormal_and_huge_values():
+    # [0, 5e-324] is [0, 1] scaled: z = -1, 1 (found by hypothesis; the mean used to round)
+    np.testing.assert_array_equal(grouped_zscore([0.0, 5e-324], ["a", "a"]), [-1.0, 1.0])
+    # [1, -1, 1] scaled (x 1e308, whose plain sum overflows): mean 1/3, pstdev sqrt(8)/3
+    np.testing.assert_allclose(grouped_zscore([1e308, -1e308, 1e308], ["a"] * 3),
+                               [2 ** -0.5, -(2 ** 0.5), 2 ** -0.5], rtol=1e-15)
 
 
 @settings(max_examples=200, deadline=None)

@@ -14,14 +14,26 @@ convert them explicitly with :func:`parse_date`. Results are always plain
 :class:`datetime.date` objects.
 
 Internally dates are handled as proleptic Gregorian ordinals (``date.toordinal()``) and
-looked up with :mod:`bisect`, so calls inside the table range take microseconds.
+looked up with :mod:`bisect`, so calls inside the table range take microseconds. The ordinal
+lookup is in ``_calendar_lookup.py`` and the pmc fallback in ``_calendar_pmc.py``.
 """
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from datetime import date, datetime
 
-from us_equity_strategies._nyse_table import EARLY_CLOSES as _EARLY_CLOSES_ISO
-from us_equity_strategies._nyse_table import HOLIDAYS as _HOLIDAYS_ISO
+# Ordinal lookup (table + lazy pmc fallback) lives in _calendar_lookup / _calendar_pmc; this
+# module is the public API.
+from us_equity_strategies._calendar_lookup import (
+    _EARLY_SET,
+    _HOLIDAYS_SET,
+    _T0,
+    _T1,
+    _is_weekday,
+    _ords,
+    _ords_after,
+    _ords_before,
+    _table_sessions,
+)
 from us_equity_strategies._nyse_table import (
     PMC_VERSION,
     TABLE_END,
@@ -54,19 +66,6 @@ CALENDAR_VERSION: str = (
 
 #: Inclusive date range answered from the generated table (no pmc import needed).
 TABLE_RANGE: tuple[date, date] = (date.fromisoformat(TABLE_START), date.fromisoformat(TABLE_END))
-
-_T0 = TABLE_RANGE[0].toordinal()
-_T1 = TABLE_RANGE[1].toordinal()
-_HOLIDAYS_SET = frozenset(date.fromisoformat(s).toordinal() for s in _HOLIDAYS_ISO)
-_EARLY = tuple(sorted(date.fromisoformat(s).toordinal() for s in _EARLY_CLOSES_ISO))
-_EARLY_SET = frozenset(_EARLY)
-
-_MIN_ORD = date.min.toordinal()
-_MAX_ORD = date.max.toordinal()
-
-# pmc fallback is fetched in blocks of years: a pmc schedule call has a large fixed cost,
-# so one call per decade beats one call per query.
-_PMC_BLOCK_YEARS = 10
 
 
 # --------------------------------------------------------------------------- input helpers
@@ -111,140 +110,6 @@ def parse_date(text: str) -> date:
     if not isinstance(text, str):
         raise TypeError(f"parse_date expects str, not {type(text).__name__}")
     return date.fromisoformat(text)
-
-
-# --------------------------------------------------------------------------- data sources
-
-
-def _is_weekday(o: int) -> bool:
-    # Ordinal 1 (0001-01-01) is a Monday, so Saturday <=> o % 7 == 6, Sunday <=> o % 7 == 0.
-    return o % 7 not in (0, 6)
-
-
-# Caches are plain module globals rather than functools.cache: importing functools (and
-# collections behind it) would roughly double this module's import time.
-_table_sessions_cache: tuple[int, ...] | None = None
-_pmc_calendar_cache: object | None = None
-_pmc_block_cache: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
-
-
-def _table_sessions() -> tuple[int, ...]:
-    """Sorted ordinals of every session in the table range (built on first use, ~1-2 ms)."""
-    global _table_sessions_cache
-    if _table_sessions_cache is None:
-        _table_sessions_cache = tuple(
-            o for o in range(_T0, _T1 + 1) if o % 7 not in (0, 6) and o not in _HOLIDAYS_SET
-        )
-    return _table_sessions_cache
-
-
-def _pmc_calendar():  # -> pandas_market_calendars.MarketCalendar (not imported at module level)
-    global _pmc_calendar_cache
-    if _pmc_calendar_cache is None:
-        import pandas_market_calendars as mcal
-
-        _pmc_calendar_cache = mcal.get_calendar("NYSE")
-    return _pmc_calendar_cache
-
-
-def _pmc_block(block: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Session and early-close ordinals from pmc for one block of years (cached).
-
-    Only used outside the table range. Note that pmc's data includes Saturday sessions
-    before 1952, which is why the fallback never assumes a Monday-Friday week.
-    """
-    cached = _pmc_block_cache.get(block)
-    if cached is not None:
-        return cached
-    first_year = max(block * _PMC_BLOCK_YEARS, date.min.year)
-    last_year = min(block * _PMC_BLOCK_YEARS + _PMC_BLOCK_YEARS - 1, date.max.year)
-    cal = _pmc_calendar()
-    import warnings  # lazily: only this pmc fallback path needs it
-
-    with warnings.catch_warnings():
-        # pmc 5.5 trips pandas 3's "Series.dt.weekday is deprecated" internally; not ours to fix.
-        warnings.filterwarnings("ignore", message=r"Series\.dt\.weekday is deprecated")
-        schedule = cal.schedule(
-            start_date=f"{first_year:04d}-01-01", end_date=f"{last_year:04d}-12-31"
-        )
-        early_index = cal.early_closes(schedule).index
-    session_ords = tuple(ts.toordinal() for ts in schedule.index)
-    early_ords = tuple(sorted(ts.toordinal() for ts in early_index))
-    result = _pmc_block_cache[block] = (session_ords, early_ords)
-    return result
-
-
-def _pmc_ords(lo: int, hi: int, which: int) -> list[int]:
-    """Ordinals in ``[lo, hi]`` from pmc; ``which`` 0 = sessions, 1 = early closes."""
-    out: list[int] = []
-    first_block = date.fromordinal(lo).year // _PMC_BLOCK_YEARS
-    last_block = date.fromordinal(hi).year // _PMC_BLOCK_YEARS
-    for block in range(first_block, last_block + 1):
-        data = _pmc_block(block)[which]
-        out.extend(data[bisect_left(data, lo) : bisect_right(data, hi)])
-    return out
-
-
-def _ords(lo: int, hi: int, which: int = 0) -> list[int]:
-    """Sorted session (``which=0``) or early-close (``which=1``) ordinals in ``[lo, hi]``.
-
-    Splits the request into the part before the table, the table part and the part after
-    the table, so pmc is only imported when a query actually leaves the table range.
-    """
-    lo = max(lo, _MIN_ORD)
-    hi = min(hi, _MAX_ORD)
-    if lo > hi:
-        return []
-    out: list[int] = []
-    if lo < _T0:
-        out.extend(_pmc_ords(lo, min(hi, _T0 - 1), which))
-    a, b = max(lo, _T0), min(hi, _T1)
-    if a <= b:
-        data = _table_sessions() if which == 0 else _EARLY
-        out.extend(data[bisect_left(data, a) : bisect_right(data, b)])
-    if hi > _T1:
-        out.extend(_pmc_ords(max(lo, _T1 + 1), hi, which))
-    return out
-
-
-def _ords_after(o: int, n: int) -> list[int]:
-    """The ``n`` (>= 1) session ordinals strictly after ordinal ``o``, ascending."""
-    if o >= _T0 - 1:
-        # Fast path: from o onwards the table is complete up to _T1.
-        table = _table_sessions()
-        i = bisect_right(table, o)
-        if i + n <= len(table):
-            return list(table[i : i + n])
-    out: list[int] = []
-    span = max(32, 2 * n)  # ~1.45 calendar days per session, so 2n days nearly always suffice
-    lo = o + 1
-    while len(out) < n:
-        if lo > _MAX_ORD:
-            raise OverflowError("no further sessions before date.max")
-        hi = lo + span - 1
-        out.extend(_ords(lo, hi))
-        lo = hi + 1
-    return out[:n]
-
-
-def _ords_before(o: int, n: int) -> list[int]:
-    """The ``n`` (>= 1) session ordinals strictly before ordinal ``o``, ascending."""
-    if o <= _T1 + 1:
-        # Fast path: below o the table is complete down to _T0.
-        table = _table_sessions()
-        j = bisect_left(table, o)
-        if j >= n:
-            return list(table[j - n : j])
-    out: list[int] = []
-    span = max(32, 2 * n)
-    hi = o - 1
-    while len(out) < n:
-        if hi < _MIN_ORD:
-            raise OverflowError("no earlier sessions after date.min")
-        lo = hi - span + 1
-        out[:0] = _ords(lo, hi)
-        hi = lo - 1
-    return out[-n:]
 
 
 # --------------------------------------------------------------------------- public API

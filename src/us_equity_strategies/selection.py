@@ -91,6 +91,11 @@ def grouped_zscore(values: Any, groups: Any) -> np.ndarray:
     finite = np.isfinite(xs)
     count = np.add.reduceat(finite.astype(np.float64), starts, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
+        # z is scale-invariant: bring each group's largest |x| into [0.5, 1) by a power of two
+        # (exact, so ordinary inputs give bit-identical results), so that subnormal or huge
+        # values cannot lose the mean to rounding, underflow or overflow.
+        size = np.maximum.reduceat(np.where(finite, np.abs(xs), 0.0), starts, axis=0)
+        xs = np.ldexp(xs, -np.frexp(size)[1][segment])
         mean = np.add.reduceat(np.where(finite, xs, 0.0), starts, axis=0) / count
         dev = np.where(finite, xs - mean[segment], 0.0)
         # deviations scaled by their group maximum, so squaring cannot underflow to 0
