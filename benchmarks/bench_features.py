@@ -53,7 +53,7 @@ def synthetic(n_symbols: int, n_sessions: int) -> pd.DataFrame:
 
 def sp500_members() -> pd.DataFrame | None:
     """adj_close of every symbol that was an S&P 500 member in 2004-2024, with stock volume."""
-    from us_equity_strategies.prices import normalize_prices
+    from us_equity_strategies.prices import normalize_prices, volume_on_close_basis
     from us_equity_strategies.universe import load_membership
 
     if not (DATA / "daily" / "adj_close.parquet").exists():
@@ -66,11 +66,14 @@ def sp500_members() -> pd.DataFrame | None:
     dates = [("date", ">=", start), ("date", "<=", end)]
     prices = pd.read_parquet(DATA / "daily" / "adj_close.parquet",
                              filters=[("symbol", "in", symbols), *dates])
-    volume = pd.read_parquet(DATA / "daily" / "ohlcv.parquet", columns=["date", "symbol",
-                                                                       "volume"],
+    volume = pd.read_parquet(DATA / "daily" / "ohlcv.parquet",
+                             columns=["date", "symbol", "close", "volume"],
                              filters=[("symbol", "in", symbols), *dates])
-    prices = prices.merge(volume, on=["date", "symbol"], how="left")
-    return normalize_prices(prices)
+    prices = prices.merge(volume.rename(columns={"close": "raw_close"}), on=["date", "symbol"],
+                          how="left")
+    prices["volume"] = volume_on_close_basis(prices["close"], prices["volume"],
+                                             prices["raw_close"])
+    return normalize_prices(prices.drop(columns="raw_close"))
 
 
 def time_it(func, repeats: int) -> dict[str, float]:

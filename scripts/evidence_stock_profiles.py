@@ -50,7 +50,7 @@ def log(message: str) -> None:
 
 def load(data: Path, end: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(prices with stock volume, S&P 500 PIT universe with sectors and renames applied)."""
-    from us_equity_strategies.prices import normalize_prices
+    from us_equity_strategies.prices import normalize_prices, volume_on_close_basis
     from us_equity_strategies.universe import attach_sectors, load_membership, load_sectors
 
     members = load_membership(data / "universe" / "sp500_membership.csv")
@@ -71,7 +71,8 @@ def load(data: Path, end: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
     # 2024-03 and its close*volume is the traded dollar volume (data/README.md), while
     # adj_close.parquet's closes are adjusted as of 2026-08 (NVDA's 2024 10:1 split, ...): put
     # the volume on the closes' basis so that close x volume is the traded dollar volume.
-    stocks["volume"] = stocks["volume"] * stocks["raw_close"] / stocks["close"]
+    stocks["volume"] = volume_on_close_basis(stocks["close"], stocks["volume"],
+                                             stocks["raw_close"])
     stocks = stocks.drop(columns="raw_close")
     extra = pd.read_parquet(data / "daily" / "adj_close.parquet",
                             filters=[("symbol", "in", [s for s in EXTRA if s not in symbols]),

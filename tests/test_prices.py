@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 
 from us_equity_strategies.errors import EXIT_INPUT, PriceHistoryError
-from us_equity_strategies.prices import load_prices, normalize_prices, truncate
+from us_equity_strategies.prices import (
+    load_prices,
+    normalize_prices,
+    truncate,
+    volume_on_close_basis,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -206,3 +211,14 @@ def test_real_data_loads_when_present():
     spy = out[out["symbol"] == "SPY"]
     assert spy["date"].is_monotonic_increasing
     assert spy["date"].min() == pd.Timestamp("1993-01-29")
+
+
+def test_volume_on_close_basis_makes_close_times_volume_the_traded_dollars():
+    # NVDA-like: 1,000 shares traded at 500 (volume source's close) = $500,000; the adjusted
+    # close after a later 10:1 split is 50, so the volume on that basis is 10,000 shares.
+    close = [50.0, 20.0, 30.0]
+    volume = [1_000.0, 400.0, float("nan")]
+    volume_close = [500.0, float("nan"), 30.0]  # row 2: no source close -> volume kept
+    out = volume_on_close_basis(close, volume, volume_close)
+    assert out[0] == 10_000.0 and close[0] * out[0] == 500.0 * 1_000.0
+    assert out[1] == 400.0 and np.isnan(out[2])

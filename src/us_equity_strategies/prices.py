@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,7 +13,8 @@ from .errors import PriceHistoryError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "load_prices", "normalize_prices", "truncate"]
+__all__ = ["OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "load_prices", "normalize_prices", "truncate",
+           "volume_on_close_basis"]
 
 REQUIRED_COLUMNS = ("date", "symbol", "close")
 OPTIONAL_COLUMNS = ("open", "high", "low", "volume")
@@ -116,3 +117,30 @@ def load_prices(path: Path | str, symbols: list[str] | None = None) -> pd.DataFr
 def truncate(prices: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Rows dated on or before ``as_of`` only (the builders' look-ahead guard)."""
     return prices[prices["date"] <= np.datetime64(as_of)]
+
+
+def volume_on_close_basis(close: Any, volume: Any, volume_close: Any) -> np.ndarray:
+    """``volume`` rescaled so that ``close x volume`` is the traded dollar volume.
+
+    Builders compute dollar volume as ``close x volume``. When the closes are adjusted on one
+    basis (e.g. splits and dividends as of 2026) and the volume comes from another source whose
+    own close pairs with it (``volume_close x volume`` = dollars traded, e.g. shares
+    split-adjusted as of 2024), the volume must be put on the closes' basis:
+    ``volume x volume_close / close``. Rows without a ``volume_close`` keep their volume.
+
+    Parameters
+    ----------
+    close, volume, volume_close : array-like of float
+        Aligned rows; NaN where unknown.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 volumes.
+    """
+    c = np.asarray(close, dtype=np.float64)
+    v = np.asarray(volume, dtype=np.float64)
+    vc = np.asarray(volume_close, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(np.isnan(vc), 1.0, vc / c)
+    return v * ratio

@@ -31,7 +31,7 @@ from us_equity_strategies.errors import (
     SnapshotError,
     UniverseError,
 )
-from us_equity_strategies.prices import normalize_prices, truncate
+from us_equity_strategies.prices import normalize_prices, truncate, volume_on_close_basis
 from us_equity_strategies.snapshot import Snapshot, read_snapshot
 from us_equity_strategies.snapshot._model import default_config_sha256
 
@@ -960,7 +960,8 @@ def load_real_inputs() -> tuple[pd.DataFrame, pd.DataFrame, dict[dt.date, pd.Dat
                                              on=["date", "symbol"], how="left")
     px = px.sort_values(["symbol", "date"], kind="mergesort").reset_index(drop=True)
     px["close"] = px["close"].astype(np.float64)
-    vol = (px["volume"] * px["raw_close"] / px["close"]).astype(np.float64)
+    vol = pd.Series(volume_on_close_basis(px["close"], px["volume"], px["raw_close"]),
+                    index=px.index)
     known = vol.notna()
     last20 = vol.where(known).groupby(px["symbol"]).transform(
         lambda v: v.dropna().tail(20).mean() if v.notna().any() else np.nan)

@@ -30,7 +30,7 @@ from us_equity_strategies.errors import (
     UniverseError,
 )
 from us_equity_strategies.params import resolve_parameters
-from us_equity_strategies.prices import normalize_prices
+from us_equity_strategies.prices import normalize_prices, volume_on_close_basis
 from us_equity_strategies.snapshot import Snapshot, read_snapshot
 from us_equity_strategies.snapshot._model import default_config_sha256
 
@@ -773,8 +773,8 @@ def load_real():
     # ohlcv's volume is split-adjusted as of 2024-03 and pairs with its own close; the closes
     # here are adjusted as of 2026-08 (NVDA's 2024 10:1 split, ...): rescale so that
     # close x volume is the traded dollar volume (data/README.md).
-    ratio = (merged["raw_close"].astype(float) / merged["close"].astype(float)).fillna(1.0)
-    merged["volume"] = merged["volume"].astype(float) * ratio
+    merged["volume"] = volume_on_close_basis(merged["close"], merged["volume"],
+                                             merged["raw_close"])
     prices = normalize_prices(merged.drop(columns="raw_close"))
     return members, prices
 

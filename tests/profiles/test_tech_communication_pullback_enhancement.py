@@ -40,7 +40,7 @@ from us_equity_strategies.errors import (
     UniverseError,
 )
 from us_equity_strategies.params import resolve_parameters
-from us_equity_strategies.prices import normalize_prices
+from us_equity_strategies.prices import normalize_prices, volume_on_close_basis
 from us_equity_strategies.snapshot import Snapshot, read_snapshot, validate_snapshot
 
 PROFILE = "tech_communication_pullback_enhancement"
@@ -1005,8 +1005,8 @@ def real_inputs() -> tuple[pd.DataFrame, pd.DataFrame]:
                           filters=[("symbol", "in", symbols), start])
     merged = px.merge(vol.rename(columns={"close": "raw_close"}), on=["date", "symbol"],
                       how="left")
-    ratio = (merged["raw_close"].astype(float) / merged["close"].astype(float)).fillna(1.0)
-    merged["volume"] = merged["volume"].astype(float) * ratio
+    merged["volume"] = volume_on_close_basis(merged["close"], merged["volume"],
+                                             merged["raw_close"])
     return table, normalize_prices(merged.drop(columns="raw_close"))
 
 
