@@ -74,6 +74,12 @@ def _builder(profile: str, overrides: Mapping[str, Any] | None) -> tuple[Any, Mo
     return loaded, module, params
 
 
+def _slice(module: ModuleType) -> Any:
+    """The builder's per-session fast path: ``build_columns`` if it has one, else
+    ``build_from`` (None without either)."""
+    return getattr(module, "build_columns", None) or getattr(module, "build_from", None)
+
+
 def _universe_kwargs(manifest: Any, universe: pd.DataFrame | None) -> dict[str, Any]:
     if not manifest.snapshot.requires_universe:
         return {}
@@ -111,8 +117,7 @@ def precompute(
     """Run the builder's ``precompute`` once over ``prices``; None if it has no fast path."""
     loaded, module, params = _builder(profile, overrides)
     pre = getattr(module, "precompute", None)
-    build_from = getattr(module, "build_columns", None) or getattr(module, "build_from", None)
-    if not (callable(pre) and callable(build_from)):
+    if not (callable(pre) and callable(_slice(module))):
         return None
     data = pre(prices, params, **_universe_kwargs(loaded.manifest, universe))
     return Precomputed(loaded.manifest.profile, params.model_dump(mode="json"), data)
@@ -152,8 +157,7 @@ def build_snapshot(
                 f"precomputed features are for profile {precomputed.profile!r} with other "
                 f"parameters; rebuild them for {manifest.profile!r} with these overrides"
             )
-        fast = getattr(module, "build_columns", None) or module.build_from
-        table = fast(precomputed.data, as_of, params, **kwargs)
+        table = _slice(module)(precomputed.data, as_of, params, **kwargs)
     else:
         builder = getattr(module, manifest.snapshot.builder.split(":")[1])
         table = builder(truncate(prices, as_of), as_of, params, **kwargs)
